@@ -1,0 +1,168 @@
+import {
+  type KeyObject,
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
+import { decodeBase64Url, encodeBase64UrlPadded } from '../../encoding/base64url.js';
+import { type Data, toBuffer } from '../../encoding/bytes.js';
+import { InvalidKey } from '../../errors/invalid-key.js';
+import { InvalidToken } from '../../errors/invalid-token.js';
+import type { Cipher } from '../cipher.js';
+import { type TimeCheck, atTimeCheck, checkSeconds, nowSeconds, ttlCheck } from './time.js';
+import {
+  BLOCK,
+  CIPHERTEXT_OFFSET,
+  HMAC_LENGTH,
+  IV_LENGTH,
+  IV_OFFSET,
+  MAX_CLOCK_SKEW,
+  VERSION,
+  decodeToken,
+  readTimestamp,
+} from './token-format.js';
+
+const KEY_LENGTH = 32;
+const BAD_KEY = 'Fernet key must be 32 url-safe base64-encoded bytes';
+
+export interface FernetDecryptOptions {
+  /** Seconds a token stays valid after its timestamp; no time checks when absent. */
+  ttl?: number;
+}
+
+function parseKey(key: string | Uint8Array): Buffer {
+  let bytes: Buffer | undefined;
+  if (typeof key === 'string') bytes = decodeBase64Url(key);
+  else if (key instanceof Uint8Array) bytes = Buffer.from(key);
+  else throw new InvalidKey(BAD_KEY);
+  if (bytes === undefined || bytes.length !== KEY_LENGTH) throw new InvalidKey(BAD_KEY);
+  return bytes;
+}
+
+/**
+ * Fernet symmetric encryption, byte for byte as the Fernet spec and Python's
+ * `cryptography.fernet` define it: AES-128-CBC with PKCS7 padding,
+ * HMAC-SHA256 over version, timestamp, IV and ciphertext, base64url tokens.
+ */
+export class Fernet implements Cipher<string> {
+  readonly algorithm = 'fernet';
+  readonly #signingKey: KeyObject;
+  readonly #encryptionKey: KeyObject;
+
+  /** @param key 32 bytes, raw or base64url-encoded (as `Fernet.generateKey()` returns). */
+  constructor(key: string | Uint8Array) {
+    const bytes = parseKey(key);
+    this.#signingKey = createSecretKey(bytes.subarray(0, 16));
+    this.#encryptionKey = createSecretKey(bytes.subarray(16, 32));
+    bytes.fill(0);
+  }
+
+  /** A fresh key: 32 random bytes, base64url with padding (44 characters). */
+  static generateKey(): string {
+    return encodeBase64UrlPadded(randomBytes(KEY_LENGTH));
+  }
+
+  /** Encrypts `data` (bytes, or a string as UTF-8) with the current time as the token's timestamp. */
+  encrypt(data: Data): string {
+    return this.encryptAtTime(data, nowSeconds());
+  }
+
+  /** Encrypts with `currentTime` (seconds since the epoch) as the token's timestamp. */
+  encryptAtTime(data: Data, currentTime: number): string {
+    checkSeconds(currentTime, 'currentTime');
+    return encodeBase64UrlPadded(this.encryptToBytes(toBuffer(data), currentTime, randomBytes(IV_LENGTH)));
+  }
+
+  /**
+   * The token's bytes for given parts. Internal: exposed for the spec's
+   * fixed-IV vectors and for MultiFernet, not part of the public API.
+   * @internal
+   */
+  encryptToBytes(plaintext: Buffer, timestamp: number, iv: Uint8Array): Buffer {
+    const cipher = createCipheriv('aes-128-cbc', this.#encryptionKey, iv);
+    const body = cipher.update(plaintext);
+    const tail = cipher.final();
+    const ciphertextLength = body.length + tail.length;
+    const macOffset = CIPHERTEXT_OFFSET + ciphertextLength;
+    const token = Buffer.allocUnsafe(macOffset + HMAC_LENGTH);
+    token[0] = VERSION;
+    token.writeUInt32BE(Math.floor(timestamp / 0x1_0000_0000), 1);
+    token.writeUInt32BE(timestamp >>> 0, 5);
+    token.set(iv, IV_OFFSET);
+    token.set(body, CIPHERTEXT_OFFSET);
+    token.set(tail, CIPHERTEXT_OFFSET + body.length);
+    createHmac('sha256', this.#signingKey).update(token.subarray(0, macOffset)).digest().copy(token, macOffset);
+    return token;
+  }
+
+  /**
+   * Decrypts a token. With `ttl`, the token must be at most `ttl` seconds old
+   * and at most 60 seconds in the future; without it, its age is not checked.
+   * @throws InvalidToken whatever is wrong with the token.
+   */
+  decrypt(token: string | Uint8Array, options?: FernetDecryptOptions): Uint8Array {
+    return this.decryptDecoded(decodeToken(token), ttlCheck(options?.ttl));
+  }
+
+  /** Decrypts as if the time were `currentTime` (seconds since the epoch); `ttl` is required. */
+  decryptAtTime(token: string | Uint8Array, ttl: number, currentTime: number): Uint8Array {
+    return this.decryptDecoded(decodeToken(token), atTimeCheck(ttl, currentTime));
+  }
+
+  /**
+   * The token's timestamp (seconds since the epoch), after checking that the
+   * token is authentic under this key.
+   * @throws InvalidToken
+   */
+  extractTimestamp(token: string | Uint8Array): number {
+    const raw = decodeToken(token);
+    if (raw === undefined || !this.verifies(raw)) throw new InvalidToken();
+    return readTimestamp(raw);
+  }
+
+  /** @internal Whether the decoded token's HMAC is valid under this key (constant time). */
+  verifies(raw: Buffer): boolean {
+    const macOffset = raw.length - HMAC_LENGTH;
+    const expected = createHmac('sha256', this.#signingKey).update(raw.subarray(0, macOffset)).digest();
+    return timingSafeEqual(expected, raw.subarray(macOffset));
+  }
+
+  /** @internal Decrypts a decoded token or throws `InvalidToken`. */
+  decryptDecoded(raw: Buffer | undefined, time: TimeCheck | undefined): Uint8Array {
+    const plaintext = raw === undefined ? undefined : this.openDecoded(raw, time);
+    if (plaintext === undefined) throw new InvalidToken();
+    return plaintext;
+  }
+
+  /**
+   * @internal Decrypts a decoded token: HMAC first (constant time), then the
+   * time checks, then AES-CBC. `undefined` when the token is not authentic
+   * under this key (so MultiFernet can try the next key without a second
+   * HMAC pass); `InvalidToken` when it is but cannot be accepted.
+   */
+  openDecoded(raw: Buffer, time: TimeCheck | undefined): Uint8Array | undefined {
+    if (!this.verifies(raw)) return undefined;
+    if (time !== undefined) {
+      const timestamp = readTimestamp(raw);
+      if (timestamp + time.ttl < time.now) throw new InvalidToken();
+      if (time.now + MAX_CLOCK_SKEW < timestamp) throw new InvalidToken();
+    }
+    return this.#decryptVerified(raw);
+  }
+
+  #decryptVerified(raw: Buffer): Uint8Array {
+    const decipher = createDecipheriv('aes-128-cbc', this.#encryptionKey, raw.subarray(IV_OFFSET, CIPHERTEXT_OFFSET));
+    decipher.setAutoPadding(false);
+    const padded = decipher.update(raw.subarray(CIPHERTEXT_OFFSET, raw.length - HMAC_LENGTH));
+    decipher.final();
+    // The MAC is already verified, so this PKCS7 check cannot serve as a padding oracle.
+    const pad = padded[padded.length - 1] ?? 0;
+    let bad = pad === 0 || pad > BLOCK ? 1 : 0;
+    for (let i = padded.length - Math.min(pad, BLOCK); i < padded.length; i++) bad |= (padded[i] ?? 0) ^ pad;
+    if (bad !== 0) throw new InvalidToken();
+    return new Uint8Array(padded.buffer, padded.byteOffset, padded.length - pad);
+  }
+}

@@ -1,0 +1,16 @@
+export type { Cipher } from './ciphers/cipher.js';
+export { Fernet, type FernetDecryptOptions } from './ciphers/fernet/fernet.js';
+export { MultiFernet } from './ciphers/fernet/multi-fernet.js';
+export type { Data } from './encoding/bytes.js';
+export { InvalidKey } from './errors/invalid-key.js';
+export { InvalidToken } from './errors/invalid-token.js';
+export { KeystoreError, type KeystoreErrorCode } from './errors/keystore-error.js';
+export {
+  DEFAULT_TOKEN_BYTES,
+  type TokenEncoding,
+  compareDigest,
+  randomToken,
+  tokenBytes,
+  tokenHex,
+  tokenUrlsafe,
+} from './random/secrets.js';
