@@ -6,10 +6,10 @@ export { InvalidKey } from './errors/invalid-key.js';
 export { InvalidToken } from './errors/invalid-token.js';
 export { KeystoreError, type KeystoreErrorCode } from './errors/keystore-error.js';
 export {
-  DEFAULT_TOKEN_BYTES,
-  type TokenEncoding,
   compareDigest,
+  DEFAULT_TOKEN_BYTES,
   randomToken,
+  type TokenEncoding,
   tokenBytes,
   tokenHex,
   tokenUrlsafe,

@@ -31,6 +31,6 @@ export function decodeBase64Url(text: string): Buffer | undefined {
   if (rest === 1) return undefined;
   if (padding > 0 && ((end + padding) & 3) !== 0) return undefined;
   const decoded = Buffer.from(text, 'base64url');
-  if (decoded.length !== ((end * 3) >>> 2)) return undefined;
+  if (decoded.length !== (end * 3) >>> 2) return undefined;
   return decoded;
 }

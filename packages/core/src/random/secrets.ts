@@ -30,7 +30,10 @@ export function tokenUrlsafe(nbytes: number = DEFAULT_TOKEN_BYTES): string {
 }
 
 /** A random token of `nbytes` bytes in the given encoding (base64url by default). */
-export function randomToken(nbytes: number = DEFAULT_TOKEN_BYTES, encoding: TokenEncoding = 'base64url'): string {
+export function randomToken(
+  nbytes: number = DEFAULT_TOKEN_BYTES,
+  encoding: TokenEncoding = 'base64url',
+): string {
   if (encoding === 'hex') return tokenHex(nbytes);
   if (encoding === 'base64url') return tokenUrlsafe(nbytes);
   throw new TypeError("encoding must be 'hex' or 'base64url'");

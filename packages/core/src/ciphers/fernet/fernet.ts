@@ -1,9 +1,9 @@
 import {
-  type KeyObject,
   createCipheriv,
   createDecipheriv,
   createHmac,
   createSecretKey,
+  type KeyObject,
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
@@ -12,17 +12,17 @@ import { type Data, toBuffer } from '../../encoding/bytes.js';
 import { InvalidKey } from '../../errors/invalid-key.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
 import type { Cipher } from '../cipher.js';
-import { type TimeCheck, atTimeCheck, checkSeconds, nowSeconds, ttlCheck } from './time.js';
+import { atTimeCheck, checkSeconds, nowSeconds, type TimeCheck, ttlCheck } from './time.js';
 import {
   BLOCK,
   CIPHERTEXT_OFFSET,
+  decodeToken,
   HMAC_LENGTH,
   IV_LENGTH,
   IV_OFFSET,
   MAX_CLOCK_SKEW,
-  VERSION,
-  decodeToken,
   readTimestamp,
+  VERSION,
 } from './token-format.js';
 
 const KEY_LENGTH = 32;
@@ -94,7 +94,10 @@ export class Fernet implements Cipher<string> {
     token.set(iv, IV_OFFSET);
     token.set(body, CIPHERTEXT_OFFSET);
     token.set(tail, CIPHERTEXT_OFFSET + body.length);
-    createHmac('sha256', this.#signingKey).update(token.subarray(0, macOffset)).digest().copy(token, macOffset);
+    createHmac('sha256', this.#signingKey)
+      .update(token.subarray(0, macOffset))
+      .digest()
+      .copy(token, macOffset);
     return token;
   }
 
@@ -154,7 +157,11 @@ export class Fernet implements Cipher<string> {
   }
 
   #decryptVerified(raw: Buffer): Uint8Array {
-    const decipher = createDecipheriv('aes-128-cbc', this.#encryptionKey, raw.subarray(IV_OFFSET, CIPHERTEXT_OFFSET));
+    const decipher = createDecipheriv(
+      'aes-128-cbc',
+      this.#encryptionKey,
+      raw.subarray(IV_OFFSET, CIPHERTEXT_OFFSET),
+    );
     decipher.setAutoPadding(false);
     const padded = decipher.update(raw.subarray(CIPHERTEXT_OFFSET, raw.length - HMAC_LENGTH));
     decipher.final();

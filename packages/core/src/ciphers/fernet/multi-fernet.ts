@@ -4,8 +4,8 @@ import type { Data } from '../../encoding/bytes.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
 import type { Cipher } from '../cipher.js';
 import { Fernet, type FernetDecryptOptions } from './fernet.js';
-import { type TimeCheck, atTimeCheck, checkSeconds, ttlCheck } from './time.js';
-import { IV_LENGTH, decodeToken, readTimestamp } from './token-format.js';
+import { atTimeCheck, checkSeconds, type TimeCheck, ttlCheck } from './time.js';
+import { decodeToken, IV_LENGTH, readTimestamp } from './token-format.js';
 
 /**
  * Key rotation for Fernet, as Python's `MultiFernet`: the first key encrypts,

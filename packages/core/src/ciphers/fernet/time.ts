@@ -15,9 +15,13 @@ export function checkSeconds(value: number, name: string): void {
 }
 
 /** The time check for `decrypt(token, { ttl })`; none without a TTL. */
-export function ttlCheck(ttl: number | undefined | null, now: () => number = nowSeconds): TimeCheck | undefined {
+export function ttlCheck(
+  ttl: number | undefined | null,
+  now: () => number = nowSeconds,
+): TimeCheck | undefined {
   if (ttl === undefined || ttl === null) return undefined;
-  if (typeof ttl !== 'number' || !Number.isFinite(ttl)) throw new TypeError('ttl must be a finite number of seconds');
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl))
+    throw new TypeError('ttl must be a finite number of seconds');
   return { ttl, now: now() };
 }
 

@@ -27,7 +27,8 @@ export const MAX_CLOCK_SKEW = 60;
 export function decodeToken(token: string | Uint8Array): Buffer | undefined {
   let text: string;
   if (typeof token === 'string') text = token;
-  else if (token instanceof Uint8Array) text = Buffer.from(token.buffer, token.byteOffset, token.byteLength).toString('latin1');
+  else if (token instanceof Uint8Array)
+    text = Buffer.from(token.buffer, token.byteOffset, token.byteLength).toString('latin1');
   else return undefined;
   const raw = decodeBase64Url(text);
   if (raw === undefined || raw.length < MIN_TOKEN_LENGTH || raw[0] !== VERSION) return undefined;

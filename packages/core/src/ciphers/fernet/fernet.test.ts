@@ -1,0 +1,193 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { InvalidKey } from '../../errors/invalid-key.js';
+import { InvalidToken } from '../../errors/invalid-token.js';
+import { Fernet } from './fernet.js';
+
+const KEY = 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=';
+const T0 = 499_162_800;
+
+function expectInvalidToken(fn: () => unknown): void {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(InvalidToken);
+  expect((thrown as Error).message).toBe(new InvalidToken().message);
+}
+
+/** Flips one bit of the token's decoded bytes and re-encodes it as the library would. */
+function flipBit(token: string, bit: number): string {
+  const raw = Buffer.from(token, 'base64url');
+  raw[bit >> 3] = (raw[bit >> 3] ?? 0) ^ (1 << (bit & 7));
+  return raw.toString('base64url');
+}
+
+describe('Fernet keys', () => {
+  it('generates 32 random bytes as padded base64url, 44 characters', () => {
+    const a = Fernet.generateKey();
+    const b = Fernet.generateKey();
+    expect(a).toMatch(/^[A-Za-z0-9_-]{43}=$/);
+    expect(Buffer.from(a, 'base64url')).toHaveLength(32);
+    expect(a).not.toBe(b);
+  });
+
+  it('accepts the key as base64url (padded or not) or as 32 raw bytes', () => {
+    const token = new Fernet(KEY).encryptAtTime('x', T0);
+    expect(new Fernet(KEY.replace(/=$/, '')).decrypt(token)).toEqual(new TextEncoder().encode('x'));
+    expect(new Fernet(Buffer.from(KEY, 'base64url')).decrypt(token)).toEqual(new TextEncoder().encode('x'));
+  });
+
+  it.each([
+    ['too short', KEY.slice(0, 40)],
+    ['too long', `${KEY.slice(0, 43)}AAAA`],
+    ['standard base64 junk', '!!!!not-a-key!!!!'],
+    ['31 raw bytes', new Uint8Array(31)],
+    ['33 raw bytes', new Uint8Array(33)],
+  ])('rejects a bad key (%s) with InvalidKey that does not echo it', (_name, key) => {
+    let thrown: unknown;
+    try {
+      new Fernet(key as string);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(InvalidKey);
+    expect((thrown as Error).message).toBe('Fernet key must be 32 url-safe base64-encoded bytes');
+    if (typeof key === 'string') expect((thrown as Error).message).not.toContain(key);
+  });
+
+  it('keeps key material out of inspection and JSON', () => {
+    const f = new Fernet(KEY);
+    const raw = Buffer.from(KEY, 'base64url');
+    const shown = `${inspect(f, { depth: 5, showHidden: true })}${JSON.stringify(f)}`;
+    expect(shown).not.toContain(KEY.slice(0, 20));
+    expect(shown).not.toContain(raw.subarray(0, 16).toString('hex'));
+  });
+});
+
+describe('Fernet round trips', () => {
+  const f = new Fernet(Fernet.generateKey());
+  const sizes = [0, 1, 15, 16, 17, 31, 32, 33, 1024 * 1024];
+
+  it.each(sizes)('%i bytes', (size) => {
+    const data = new Uint8Array(size).map((_, i) => (i * 31 + 7) & 0xff);
+    const token = f.encrypt(data);
+    expect(token).toMatch(/^[A-Za-z0-9_-]+={0,2}$/);
+    expect(token.length % 4).toBe(0);
+    // Buffer.equals: vitest's deep equality walks a 1 MiB array element by element.
+    expect(Buffer.from(f.decrypt(token)).equals(data)).toBe(true);
+  });
+
+  it('encrypts strings as UTF-8, Unicode included', () => {
+    const text = 'Zoë — 学生記録 🔐 \u0000 end';
+    const out = f.decrypt(f.encrypt(text));
+    expect(new TextDecoder().decode(out)).toBe(text);
+  });
+
+  it('returns a Uint8Array and accepts the token as bytes', () => {
+    const token = f.encrypt('abc');
+    const out = f.decrypt(new TextEncoder().encode(token));
+    expect(out).toBeInstanceOf(Uint8Array);
+    expect(new TextDecoder().decode(out)).toBe('abc');
+  });
+
+  it('uses a fresh IV each time', () => {
+    expect(f.encrypt('same')).not.toBe(f.encrypt('same'));
+  });
+
+  it('rejects a token made with another key', () => {
+    const other = new Fernet(Fernet.generateKey());
+    expectInvalidToken(() => other.decrypt(f.encrypt('secret')));
+  });
+});
+
+describe('Fernet tamper resistance', () => {
+  const f = new Fernet(KEY);
+  const token = f.encryptAtTime('hello, tamper test', T0);
+  const rawLength = Buffer.from(token, 'base64url').length;
+
+  it('rejects every single-bit flip of the token', () => {
+    let rejected = 0;
+    for (let bit = 0; bit < rawLength * 8; bit++) {
+      expectInvalidToken(() => f.decrypt(flipBit(token, bit)));
+      rejected++;
+    }
+    expect(rejected).toBe(rawLength * 8);
+  });
+
+  it('rejects the token truncated at every length', () => {
+    for (let length = 0; length < token.length; length++) {
+      // Cutting only padding leaves the same bytes: a valid token.
+      if (token.slice(0, length).replace(/=+$/, '') === token.replace(/=+$/, '')) continue;
+      expectInvalidToken(() => f.decrypt(token.slice(0, length)));
+    }
+  });
+
+  it('rejects trailing garbage, inner whitespace and foreign characters', () => {
+    expectInvalidToken(() => f.decrypt(`${token}A`));
+    expectInvalidToken(() => f.decrypt(`${token.slice(0, 10)} ${token.slice(10)}`));
+    expectInvalidToken(() => f.decrypt(`${token.slice(0, 10)}%${token.slice(11)}`));
+    expectInvalidToken(() => f.decrypt(`${token.slice(0, 10)}=${token.slice(11)}`));
+  });
+
+  it('rejects non-tokens of every type', () => {
+    for (const bad of ['', 'gA', 42, null, undefined, {}, new Uint8Array(100)]) {
+      expectInvalidToken(() => f.decrypt(bad as string));
+    }
+  });
+
+  it('rejects a wrong version byte even with a valid MAC', () => {
+    const raw = Buffer.from(f.encryptToBytes(Buffer.from('x'), T0, new Uint8Array(16)));
+    raw[0] = 0x81;
+    expectInvalidToken(() => f.decrypt(raw.toString('base64url')));
+  });
+});
+
+describe('Fernet time rules (as Python cryptography applies them)', () => {
+  const f = new Fernet(KEY);
+  const token = f.encryptAtTime('timed', T0);
+
+  it('accepts a token up to and including timestamp + ttl', () => {
+    expect(f.decryptAtTime(token, 60, T0 + 60)).toEqual(new TextEncoder().encode('timed'));
+    expectInvalidToken(() => f.decryptAtTime(token, 60, T0 + 61));
+  });
+
+  it('accepts up to 60 seconds of clock skew into the future, and no more', () => {
+    expect(f.decryptAtTime(token, 10, T0 - 60)).toEqual(new TextEncoder().encode('timed'));
+    expectInvalidToken(() => f.decryptAtTime(token, 10, T0 - 61));
+  });
+
+  it('does no time check without a ttl', () => {
+    expect(f.decrypt(token)).toEqual(new TextEncoder().encode('timed'));
+    const future = f.encryptAtTime('future', Math.floor(Date.now() / 1000) + 3600);
+    expect(new TextDecoder().decode(f.decrypt(future))).toBe('future');
+    expectInvalidToken(() => f.decrypt(future, { ttl: 10 }));
+  });
+
+  it('checks decrypt({ ttl }) against the current clock', () => {
+    expectInvalidToken(() => f.decrypt(token, { ttl: 60 }));
+    const fresh = f.encrypt('fresh');
+    expect(new TextDecoder().decode(f.decrypt(fresh, { ttl: 60 }))).toBe('fresh');
+  });
+
+  it('requires a ttl for decryptAtTime, and sane times', () => {
+    expect(() => f.decryptAtTime(token, undefined as unknown as number, T0)).toThrow(TypeError);
+    expect(() => f.decryptAtTime(token, 10, -1)).toThrow(TypeError);
+    expect(() => f.encryptAtTime('x', 1.5)).toThrow(TypeError);
+    expect(() => f.decrypt(token, { ttl: Number.NaN })).toThrow(TypeError);
+  });
+
+  it('extracts the timestamp of an authentic token only', () => {
+    expect(f.extractTimestamp(token)).toBe(T0);
+    expectInvalidToken(() => new Fernet(Fernet.generateKey()).extractTimestamp(token));
+    expectInvalidToken(() => f.extractTimestamp(flipBit(token, 30)));
+  });
+
+  it('encodes timestamps beyond 32 bits', () => {
+    const late = 2 ** 33 + 5;
+    const t = f.encryptAtTime('late', late);
+    expect(f.extractTimestamp(t)).toBe(late);
+  });
+});
