@@ -45,10 +45,7 @@ describe('Fernet spec vectors', () => {
 
   it.each(generate)('generate: $src at $now', (v) => {
     const f = new Fernet(v.secret);
-    const bytes = f.encryptToBytes(Buffer.from(v.src), seconds(v.now), Uint8Array.from(v.iv));
-    expect(Buffer.from(bytes).toString('base64url')).toBe(v.token.replace(/=+$/, ''));
-    // The public path writes the padding Python writes.
-    expect(v.token.endsWith('=')).toBe(true);
+    expect(f.encryptFromParts(Buffer.from(v.src), seconds(v.now), Uint8Array.from(v.iv))).toBe(v.token);
   });
 
   it.each(verify)('verify: $src at $now', (v) => {

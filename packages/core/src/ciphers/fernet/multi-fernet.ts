@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { encodeBase64UrlPadded } from '../../encoding/base64url.js';
 import type { Data } from '../../encoding/bytes.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
+import { nextIv } from '../../random/iv-pool.js';
 import type { Cipher } from '../cipher.js';
 import { Fernet, type FernetDecryptOptions } from './fernet.js';
 import { atTimeCheck, checkSeconds, type TimeCheck, ttlCheck } from './time.js';
@@ -64,12 +63,11 @@ export class MultiFernet implements Cipher<string> {
     const plaintext = this.#decryptRaw(raw, undefined);
     const timestamp = readTimestamp(raw as Buffer);
     checkSeconds(timestamp, 'timestamp');
-    const rotated = this.#primary.encryptToBytes(
+    return this.#primary.encryptFromParts(
       Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength),
       timestamp,
-      randomBytes(IV_LENGTH),
+      nextIv(IV_LENGTH),
     );
-    return encodeBase64UrlPadded(rotated);
   }
 
   #decryptRaw(raw: Buffer | undefined, time: TimeCheck | undefined): Uint8Array {

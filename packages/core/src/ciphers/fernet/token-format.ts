@@ -1,4 +1,5 @@
 import { decodeBase64Url } from '../../encoding/base64url.js';
+import { tokenScratch } from '../../encoding/scratch.js';
 
 /**
  * The Fernet token layout (https://github.com/fernet/spec):
@@ -22,7 +23,8 @@ export const MAX_CLOCK_SKEW = 60;
 
 /**
  * The decoded bytes of a structurally valid token (right version, length and
- * block alignment), or `undefined`. Nothing here is authenticated yet.
+ * block alignment), or `undefined`. Nothing here is authenticated yet. The
+ * bytes live in the shared scratch buffer: use them before any other call.
  */
 export function decodeToken(token: string | Uint8Array): Buffer | undefined {
   let text: string;
@@ -30,7 +32,7 @@ export function decodeToken(token: string | Uint8Array): Buffer | undefined {
   else if (token instanceof Uint8Array)
     text = Buffer.from(token.buffer, token.byteOffset, token.byteLength).toString('latin1');
   else return undefined;
-  const raw = decodeBase64Url(text);
+  const raw = decodeBase64Url(text, tokenScratch);
   if (raw === undefined || raw.length < MIN_TOKEN_LENGTH || raw[0] !== VERSION) return undefined;
   if ((raw.length - CIPHERTEXT_OFFSET - HMAC_LENGTH) % BLOCK !== 0) return undefined;
   return raw;
