@@ -27,4 +27,8 @@ console.log('rsa-oaep          ', `${sealed.length} bytes ->`, text(server.decry
 // Larger than one OAEP block: the hybrid mode (RSA-OAEP wraps a fresh AES-256-GCM key).
 const large = new Uint8Array(100_000).fill(42);
 const hybrid = browser.encrypt(large);
-console.log('rsa-oaep hybrid   ', `${large.length} bytes -> ${hybrid.length} bytes, round trip ok:`, server.decrypt(hybrid).length === large.length);
+console.log(
+  'rsa-oaep hybrid   ',
+  `${large.length} bytes -> ${hybrid.length} bytes, round trip ok:`,
+  server.decrypt(hybrid).length === large.length,
+);
