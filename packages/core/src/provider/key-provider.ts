@@ -1,0 +1,146 @@
+import type { EncryptionContext } from '../context/encryption-context.js';
+
+/**
+ * The provider contract. Adapters (memory, env, file, Vault, AWS KMS,
+ * Blackbox, ...) implement it; the core never trusts an adapter blindly but
+ * calls it through `guardProvider`, which checks what goes in and comes out.
+ *
+ * `specificationVersion` lets the contract evolve: the core refuses a
+ * provider written against a version it does not know.
+ */
+export const SPECIFICATION_VERSION = 'v1' as const;
+export type SpecificationVersion = typeof SPECIFICATION_VERSION;
+
+/**
+ * What a provider supports. Every provider wraps and unwraps data keys;
+ * material stores also hand out and manage key material. Callers (and the
+ * conformance suite) read this instead of trying operations and catching.
+ */
+export interface ProviderCapabilities {
+  /** Generates a data key and its wrapped form in one call (else the core makes one and wraps it). */
+  readonly generateDataKey: boolean;
+  /** Re-wraps a wrapped key under the newest version without exposing it (KMS ReEncrypt, Vault rewrap). */
+  readonly rewrapKey: boolean;
+  /** Hands out key material: `getKey`. */
+  readonly getKey: boolean;
+  readonly createKey: boolean;
+  readonly importKey: boolean;
+  readonly listKeys: boolean;
+  readonly listVersions: boolean;
+  readonly rotateKey: boolean;
+  readonly deleteKey: boolean;
+}
+
+export type Capability = keyof ProviderCapabilities;
+
+export const ALL_CAPABILITIES: readonly Capability[] = [
+  'generateDataKey',
+  'rewrapKey',
+  'getKey',
+  'createKey',
+  'importKey',
+  'listKeys',
+  'listVersions',
+  'rotateKey',
+  'deleteKey',
+];
+
+/** A wrapped (encrypted) data key, and the master key version that wrapped it. */
+export interface WrappedKey {
+  readonly keyId: string;
+  /** The master key version, from 1. */
+  readonly version: number;
+  readonly ciphertext: Uint8Array;
+}
+
+export interface WrapKeyInput {
+  readonly keyId: string;
+  /** The data key to wrap. */
+  readonly plaintext: Uint8Array;
+  /** Bound to the wrap: unwrapping needs the same context. */
+  readonly context: EncryptionContext;
+}
+
+export interface UnwrapKeyInput {
+  readonly keyId: string;
+  readonly version: number;
+  readonly ciphertext: Uint8Array;
+  readonly context: EncryptionContext;
+}
+
+export interface GenerateDataKeyInput {
+  readonly keyId: string;
+  /** Bytes of the data key (32 for Fernet). */
+  readonly length: number;
+  readonly context: EncryptionContext;
+}
+
+export interface DataKey {
+  readonly plaintext: Uint8Array;
+  readonly wrapped: WrappedKey;
+}
+
+export type KeyVersionState = 'enabled' | 'disabled';
+
+export interface KeyVersionInfo {
+  readonly version: number;
+  /** ISO 8601. */
+  readonly createdAt: string;
+  readonly state: KeyVersionState;
+}
+
+export interface KeyMetadata {
+  readonly keyId: string;
+  /** The version new encryptions use. */
+  readonly latestVersion: number;
+  /** ISO 8601, when known. */
+  readonly createdAt?: string;
+  readonly description?: string;
+}
+
+/** Key material of one version, from a provider that holds material. */
+export interface KeyMaterial {
+  readonly keyId: string;
+  readonly version: number;
+  /** 32 bytes. */
+  readonly material: Uint8Array;
+}
+
+export interface CreateKeyOptions {
+  readonly description?: string;
+}
+
+export interface DeleteKeyOptions {
+  /**
+   * Deleting a key makes every envelope it wrapped undecryptable. It is
+   * never a side effect: the caller restates the key id here.
+   */
+  readonly confirm: string;
+}
+
+export interface KeyProvider {
+  readonly specificationVersion: SpecificationVersion;
+  /** The provider type as in configuration (`memory`, `file`, `vault`, ...). */
+  readonly type: string;
+  readonly capabilities: ProviderCapabilities;
+
+  wrapKey(input: WrapKeyInput): Promise<WrappedKey>;
+  unwrapKey(input: UnwrapKeyInput): Promise<Uint8Array>;
+  generateDataKey?(input: GenerateDataKeyInput): Promise<DataKey>;
+  /** Moves a wrapped key to the newest version of its master key. */
+  rewrapKey?(input: UnwrapKeyInput): Promise<WrappedKey>;
+
+  /** Latest version when `version` is omitted. */
+  getKey?(keyId: string, version?: number): Promise<KeyMaterial>;
+  createKey?(keyId: string, options?: CreateKeyOptions): Promise<KeyMetadata>;
+  /** Imports 32 bytes of material as a new key (version 1) or as a new version of an existing key. */
+  importKey?(keyId: string, material: Uint8Array, options?: CreateKeyOptions): Promise<KeyMetadata>;
+  listKeys?(): Promise<KeyMetadata[]>;
+  listVersions?(keyId: string): Promise<KeyVersionInfo[]>;
+  /** Adds a new version; old versions stay for decryption. */
+  rotateKey?(keyId: string): Promise<KeyMetadata>;
+  deleteKey?(keyId: string, options: DeleteKeyOptions): Promise<void>;
+
+  /** Releases connections and caches. Idempotent. */
+  close(): Promise<void>;
+}

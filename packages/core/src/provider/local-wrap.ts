@@ -1,0 +1,72 @@
+import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { canonicalContext, type EncryptionContext } from '../context/encryption-context.js';
+import { InvalidToken } from '../errors/invalid-token.js';
+import { nextIv } from '../random/iv-pool.js';
+
+/**
+ * How material stores wrap a data key under master key material they hold
+ * (docs/envelope-format.md, "Local wrap"):
+ *
+ *   wrapping key = HKDF-SHA256(ikm = material, salt = empty, info = "keystore/v1 local-wrap", 32 bytes)
+ *   aad          = "keystore/v1" | u8 len | provider type | u16 len | key id | u32 version | canonical context
+ *   wrapped      = 0x01 | nonce (12 bytes) | AES-256-GCM ciphertext | tag (16 bytes)
+ *
+ * The AAD binds the wrap to its provider type, key id, version and context:
+ * a wrapped key moved to another key, version or context does not unwrap.
+ */
+const FORMAT = 0x01;
+const NONCE_LENGTH = 12;
+const TAG_LENGTH = 16;
+const INFO = Buffer.from('keystore/v1 local-wrap', 'utf8');
+const AAD_LABEL = Buffer.from('keystore/v1', 'utf8');
+
+/** Derives the AES-256-GCM wrapping key from 32 bytes of master material; done once per key version. */
+export function deriveWrappingKey(material: Uint8Array): KeyObject {
+  return createSecretKey(Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), INFO, 32)));
+}
+
+export interface WrapBinding {
+  readonly providerType: string;
+  readonly keyId: string;
+  readonly version: number;
+  readonly context: EncryptionContext;
+}
+
+export function wrapAad(binding: WrapBinding): Buffer {
+  const type = Buffer.from(binding.providerType, 'utf8');
+  const keyId = Buffer.from(binding.keyId, 'utf8');
+  const head = Buffer.allocUnsafe(1 + type.length + 2 + keyId.length + 4);
+  let o = head.writeUInt8(type.length, 0);
+  o += type.copy(head, o);
+  o = head.writeUInt16BE(keyId.length, o);
+  o += keyId.copy(head, o);
+  head.writeUInt32BE(binding.version, o);
+  return Buffer.concat([AAD_LABEL, head, canonicalContext(binding.context)]);
+}
+
+export function localWrap(wrappingKey: KeyObject, plaintext: Uint8Array, binding: WrapBinding): Uint8Array {
+  const nonce = Buffer.from(nextIv(NONCE_LENGTH));
+  const cipher = createCipheriv('aes-256-gcm', wrappingKey, nonce, { authTagLength: TAG_LENGTH });
+  cipher.setAAD(wrapAad(binding));
+  const body = cipher.update(plaintext);
+  cipher.final();
+  return Buffer.concat([Buffer.of(FORMAT), nonce, body, cipher.getAuthTag()]);
+}
+
+/** @throws InvalidToken whatever is wrong (tampered, other key, other version, other context). */
+export function localUnwrap(wrappingKey: KeyObject, wrapped: Uint8Array, binding: WrapBinding): Uint8Array {
+  if (wrapped.length < 1 + NONCE_LENGTH + TAG_LENGTH + 1 || wrapped[0] !== FORMAT) throw new InvalidToken();
+  const buf = Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength);
+  const nonce = buf.subarray(1, 1 + NONCE_LENGTH);
+  const tag = buf.subarray(buf.length - TAG_LENGTH);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', wrappingKey, nonce, { authTagLength: TAG_LENGTH });
+    decipher.setAAD(wrapAad(binding));
+    decipher.setAuthTag(tag);
+    const out = decipher.update(buf.subarray(1 + NONCE_LENGTH, buf.length - TAG_LENGTH));
+    decipher.final();
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch {
+    throw new InvalidToken();
+  }
+}
