@@ -8,12 +8,35 @@ export type { RsaOaepHash } from './ciphers/rsa/oaep-params.js';
 export { type RsaKeyFormat, RsaOaep, type RsaOaepOptions } from './ciphers/rsa/rsa-oaep.js';
 export { RsaOaepWebEncryptor, type RsaOaepWebOptions } from './ciphers/rsa/web-encryptor.js';
 export {
+  type KeystoreConfig,
+  keystoreConfigSchema,
+  type ProviderConfig,
+  parseConfig,
+} from './config/config-schema.js';
+export {
+  CONFIG_ENV_VARIABLE,
+  CONFIG_FILE_NAME,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  loadConfig,
+} from './config/load-config.js';
+export { type ResolveContext, resolveSecret, type SecretRef, secretRefSchema } from './config/secret-ref.js';
+export {
   canonicalContext,
   contextDigest,
   type EncryptionContext,
   normalizeContext,
 } from './context/encryption-context.js';
 export type { Data } from './encoding/bytes.js';
+export {
+  ALGORITHMS,
+  ENVELOPE_PREFIX,
+  type EnvelopeAlgorithm,
+  type EnvelopeHeader,
+  formatEnvelope,
+  type ParsedEnvelope,
+  parseEnvelope,
+} from './envelope/envelope-format.js';
 export { InvalidKey } from './errors/invalid-key.js';
 export { InvalidToken } from './errors/invalid-token.js';
 export {
@@ -32,6 +55,16 @@ export {
   ProviderUnavailable,
   UnsupportedOperation,
 } from './errors/keystore-error.js';
+export { type CreateKeystoreOptions, createKeystore } from './keystore/create-keystore.js';
+export { KeyPolicy } from './keystore/key-policy.js';
+export {
+  type DecryptOptions,
+  type EncryptOptions,
+  type EnvelopeInfo,
+  Keystore,
+  type KeystoreOptions,
+} from './keystore/keystore.js';
+export type { GuardedProvider } from './provider/guard-provider.js';
 export { checkKeyId, type GuardOptions, guardProvider } from './provider/guard-provider.js';
 export {
   ALL_CAPABILITIES,
@@ -54,6 +87,8 @@ export {
 } from './provider/key-provider.js';
 export { createMaterialProvider, MATERIAL_LENGTH } from './provider/material-provider.js';
 export type { MaterialStore, StoredKey, StoredVersion } from './provider/material-store.js';
+export { createEnvProvider } from './providers/env/env-provider.js';
+export { DEFAULT_ENV_PREFIX, type EnvProviderOptions, envNameOf } from './providers/env/env-store.js';
 export { createMemoryProvider, type MemoryProviderOptions } from './providers/memory/memory-provider.js';
 export {
   compareDigest,
@@ -64,3 +99,14 @@ export {
   tokenHex,
   tokenUrlsafe,
 } from './random/secrets.js';
+export {
+  defineProvider,
+  type ProviderContext,
+  type ProviderDefinition,
+} from './registry/provider-definition.js';
+export {
+  ADAPTER_PACKAGES,
+  BUILTIN_PROVIDERS,
+  knownProviderTypes,
+  resolveProvider,
+} from './registry/provider-registry.js';

@@ -101,8 +101,11 @@ function checkDataKeyLength(length: number): void {
   }
 }
 
+/** A provider behind the guard: every operation exists (unsupported ones throw UnsupportedOperation). */
+export type GuardedProvider = Required<KeyProvider>;
+
 /** Wraps `provider` so that the core's rules hold whatever the adapter does. */
-export function guardProvider(provider: KeyProvider, options: GuardOptions = {}): KeyProvider {
+export function guardProvider(provider: KeyProvider, options: GuardOptions = {}): GuardedProvider {
   if (provider === null || typeof provider !== 'object')
     throw new ProviderError('a provider must be an object');
   if (provider.specificationVersion !== SPECIFICATION_VERSION) {
@@ -140,7 +143,7 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     if (!capabilities[c]) throw new UnsupportedOperation(`the ${type} provider does not support ${c}`);
   }
 
-  const guarded: KeyProvider = {
+  const guarded: GuardedProvider = {
     specificationVersion: SPECIFICATION_VERSION,
     type,
     capabilities,

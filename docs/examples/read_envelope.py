@@ -1,0 +1,96 @@
+"""A reader of keystore envelopes (version 1, local wrap), written from docs/envelope-format.md.
+
+Usage: python3 read_envelope.py < request.json
+request: {"envelope": "...", "material": "<base64url 32 bytes>", "provider": "file",
+          "keyId": "app-data", "version": 1, "context": {...}}
+Prints {"plaintextHex": "..."} or {"error": "InvalidToken"}. Needs the `cryptography` package.
+"""
+import base64
+import hashlib
+import json
+import struct
+import sys
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+
+class Invalid(Exception):
+    pass
+
+
+def b64url_decode(text):
+    if any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in text):
+        raise Invalid()
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def canonical(context):
+    out = b""
+    for key in sorted(context, key=lambda k: k.encode("utf-8")):
+        for s in (key, context[key]):
+            b = s.encode("utf-8")
+            out += struct.pack(">I", len(b)) + b
+    return out
+
+
+def parse(envelope):
+    parts = envelope.split(".", 2)
+    if len(parts) != 3 or parts[0] != "ks1" or not parts[2]:
+        raise Invalid()
+    h = b64url_decode(parts[1])
+    o = 0
+
+    def take(n):
+        nonlocal o
+        if o + n > len(h):
+            raise Invalid()
+        o += n
+        return h[o - n:o]
+
+    provider = take(take(1)[0]).decode("ascii")
+    key_id = take(struct.unpack(">H", take(2))[0]).decode("utf-8")
+    version = struct.unpack(">I", take(4))[0]
+    algorithm = take(1)[0]
+    digest = take(32)
+    wrapped = take(struct.unpack(">H", take(2))[0])
+    if o != len(h) or algorithm != 1 or version < 1 or not wrapped:
+        raise Invalid()
+    return provider, key_id, version, digest, wrapped, parts[2]
+
+
+def decrypt(req):
+    provider, key_id, version, digest, wrapped, payload = parse(req["envelope"])
+    if provider != req["provider"] or key_id != req["keyId"] or version != req["version"]:
+        raise Invalid()  # not the key this reader was configured with
+    if hashlib.sha256(canonical(req["context"])).digest() != digest:
+        raise Invalid()
+    wrap_context = dict(req["context"], **{"keystore:alg": "fernet"})
+    material = b64url_decode(req["material"])
+    wrapping_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                        info=b"keystore/v1 local-wrap").derive(material)
+    pb, kb = provider.encode("ascii"), key_id.encode("utf-8")
+    aad = (b"keystore/v1" + bytes([len(pb)]) + pb + struct.pack(">H", len(kb)) + kb
+           + struct.pack(">I", version) + canonical(wrap_context))
+    if len(wrapped) < 1 + 12 + 16 or wrapped[0] != 1:
+        raise Invalid()
+    try:
+        data_key = AESGCM(wrapping_key).decrypt(wrapped[1:13], wrapped[13:], aad)
+    except Exception:
+        raise Invalid()
+    if len(data_key) != 32:
+        raise Invalid()
+    try:
+        return Fernet(base64.urlsafe_b64encode(data_key)).decrypt(payload.encode("ascii"))
+    except InvalidToken:
+        raise Invalid()
+
+
+if __name__ == "__main__":
+    request = json.load(sys.stdin)
+    try:
+        print(json.dumps({"plaintextHex": decrypt(request).hex()}))
+    except Invalid:
+        print(json.dumps({"error": "InvalidToken"}))

@@ -1,0 +1,122 @@
+import { InvalidToken } from '../errors/invalid-token.js';
+
+/**
+ * The envelope, version 1 (docs/envelope-format.md is the reference):
+ *
+ *   envelope = "ks1." base64url(header, unpadded) "." payload
+ *   header   = u8 n | provider type (n bytes, ASCII)
+ *            | u16 n | key id (n bytes, UTF-8)
+ *            | u32 key version
+ *            | u8 algorithm (1 = Fernet)
+ *            | context digest (32 bytes, SHA-256 of the canonical context)
+ *            | u16 n | wrapped data key (n bytes)
+ *   payload  = for Fernet: the Fernet token of the data under the data key
+ *
+ * Integers are big-endian. Nothing in the header is secret; the provider's
+ * wrap binds provider type, key id, version, algorithm and context, so a
+ * header edited to point elsewhere fails to unwrap.
+ */
+export const ENVELOPE_PREFIX = 'ks1.';
+export const DIGEST_LENGTH = 32;
+
+export const ALGORITHMS = { fernet: 1 } as const;
+export type EnvelopeAlgorithm = keyof typeof ALGORITHMS;
+
+export interface EnvelopeHeader {
+  readonly provider: string;
+  readonly keyId: string;
+  readonly version: number;
+  readonly algorithm: EnvelopeAlgorithm;
+  readonly contextDigest: Uint8Array;
+  readonly wrappedKey: Uint8Array;
+}
+
+export interface ParsedEnvelope {
+  readonly header: EnvelopeHeader;
+  readonly payload: string;
+}
+
+function algorithmName(id: number): EnvelopeAlgorithm | undefined {
+  for (const [name, value] of Object.entries(ALGORITHMS)) if (value === id) return name as EnvelopeAlgorithm;
+  return undefined;
+}
+
+export function encodeHeader(header: EnvelopeHeader): Buffer {
+  const provider = Buffer.from(header.provider, 'ascii');
+  const keyId = Buffer.from(header.keyId, 'utf8');
+  if (provider.length > 0xff || keyId.length > 0xffff || header.wrappedKey.length > 0xffff) {
+    throw new RangeError('envelope header field too long');
+  }
+  if (header.contextDigest.length !== DIGEST_LENGTH) throw new RangeError('context digest must be 32 bytes');
+  const out = Buffer.allocUnsafe(
+    1 + provider.length + 2 + keyId.length + 4 + 1 + DIGEST_LENGTH + 2 + header.wrappedKey.length,
+  );
+  let o = out.writeUInt8(provider.length, 0);
+  o += provider.copy(out, o);
+  o = out.writeUInt16BE(keyId.length, o);
+  o += keyId.copy(out, o);
+  o = out.writeUInt32BE(header.version, o);
+  o = out.writeUInt8(ALGORITHMS[header.algorithm], o);
+  out.set(header.contextDigest, o);
+  o += DIGEST_LENGTH;
+  o = out.writeUInt16BE(header.wrappedKey.length, o);
+  out.set(header.wrappedKey, o);
+  return out;
+}
+
+export function formatEnvelope(header: EnvelopeHeader, payload: string): string {
+  return `${ENVELOPE_PREFIX}${encodeHeader(header).toString('base64url')}.${payload}`;
+}
+
+/** Parses an envelope; anything malformed is `InvalidToken`, like every other bad ciphertext. */
+export function parseEnvelope(envelope: unknown): ParsedEnvelope {
+  if (typeof envelope !== 'string' || !envelope.startsWith(ENVELOPE_PREFIX)) throw new InvalidToken();
+  const dot = envelope.indexOf('.', ENVELOPE_PREFIX.length);
+  if (dot < 0) throw new InvalidToken();
+  const headerText = envelope.slice(ENVELOPE_PREFIX.length, dot);
+  if (!/^[A-Za-z0-9_-]+$/.test(headerText)) throw new InvalidToken();
+  const bytes = Buffer.from(headerText, 'base64url');
+  const header = decodeHeader(bytes);
+  const payload = envelope.slice(dot + 1);
+  if (payload.length === 0) throw new InvalidToken();
+  return { header, payload };
+}
+
+function decodeHeader(b: Buffer): EnvelopeHeader {
+  let o = 0;
+  const need = (n: number) => {
+    if (o + n > b.length) throw new InvalidToken();
+  };
+  need(1);
+  const providerLength = b.readUInt8(o++);
+  need(providerLength);
+  const provider = b.toString('ascii', o, o + providerLength);
+  o += providerLength;
+  need(2);
+  const keyIdLength = b.readUInt16BE(o);
+  o += 2;
+  need(keyIdLength);
+  const keyId = b.toString('utf8', o, o + keyIdLength);
+  o += keyIdLength;
+  need(4 + 1 + DIGEST_LENGTH + 2);
+  const version = b.readUInt32BE(o);
+  o += 4;
+  const algorithm = algorithmName(b.readUInt8(o++));
+  const contextDigest = new Uint8Array(b.subarray(o, o + DIGEST_LENGTH));
+  o += DIGEST_LENGTH;
+  const wrappedLength = b.readUInt16BE(o);
+  o += 2;
+  if (o + wrappedLength !== b.length) throw new InvalidToken();
+  const wrappedKey = new Uint8Array(b.subarray(o));
+  if (
+    algorithm === undefined ||
+    providerLength === 0 ||
+    keyIdLength === 0 ||
+    version < 1 ||
+    wrappedLength === 0 ||
+    !/^[a-z][a-z0-9-]*$/.test(provider)
+  ) {
+    throw new InvalidToken();
+  }
+  return { provider, keyId, version, algorithm, contextDigest, wrappedKey };
+}

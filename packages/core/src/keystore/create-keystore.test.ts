@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Fernet } from '../ciphers/fernet/fernet.js';
+import { createKeystore } from './create-keystore.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'keystore-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function configError(config: unknown, options = {}): Promise<string> {
+  try {
+    await createKeystore(config, { env: {}, cwd: dir, ...options });
+  } catch (error) {
+    expect((error as { code: string }).code).toBe('ConfigError');
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('createKeystore', () => {
+  it('builds a keystore from plain data', async () => {
+    const ks = await createKeystore({ provider: { type: 'memory', keys: ['app'] }, defaultKey: 'app' });
+    expect(new TextDecoder().decode(await ks.decrypt(await ks.encrypt('hi')))).toBe('hi');
+    await ks.close();
+  });
+
+  it('names the bad field', async () => {
+    expect(await configError({})).toMatch(/provider: expected object/);
+    expect(await configError({ provider: { type: 'memory' }, defaultKey: 5 })).toMatch(
+      /defaultKey: expected string/,
+    );
+    expect(await configError({ provider: { type: 'memory', kyes: [] }, defaultKey: 'a' })).toMatch(
+      /provider: unknown field 'kyes'/,
+    );
+    expect(await configError({ provider: { type: 'memory' }, defaultKey: 'a', extra: 1 })).toMatch(
+      /unknown field 'extra'/,
+    );
+    expect(await configError({ provider: { type: 'memory' } })).toMatch(/defaultKey/);
+  });
+
+  it('lists the known types for an unknown one', async () => {
+    const message = await configError({ provider: { type: 'hsm' }, defaultKey: 'a' });
+    expect(message).toMatch(/unknown provider type 'hsm'/);
+    for (const type of ['memory', 'env', 'vault', 'aws-kms', 'blackbox']) expect(message).toContain(type);
+  });
+
+  it('names the package to install for an adapter that is not installed', async () => {
+    const message = await configError({ provider: { type: 'vault' }, defaultKey: 'a' });
+    expect(message).toContain('@keystore/vault');
+    expect(message).toMatch(/install/);
+  });
+
+  it('reads configuration from KEYSTORE_CONFIG (inline or a path) or keystore.config.json', async () => {
+    const key = Fernet.generateKey();
+    const env = { KEYSTORE_KEY_APP: key };
+    const config = { provider: { type: 'env' }, defaultKey: 'app' };
+    const inline = await createKeystore(undefined, {
+      env: { ...env, KEYSTORE_CONFIG: JSON.stringify(config) },
+      cwd: dir,
+    });
+    const envelope = await inline.encrypt('from env config');
+    writeFileSync(join(dir, 'keystore.config.json'), JSON.stringify(config));
+    const fromFile = await createKeystore(undefined, { env, cwd: dir });
+    expect(new TextDecoder().decode(await fromFile.decrypt(envelope))).toBe('from env config');
+    writeFileSync(join(dir, 'other.json'), JSON.stringify(config));
+    const byPath = await createKeystore(undefined, {
+      env: { ...env, KEYSTORE_CONFIG: 'other.json' },
+      cwd: dir,
+    });
+    expect(byPath.defaultKey).toBe('app');
+    rmSync(join(dir, 'keystore.config.json'));
+    expect(await configError(undefined)).toMatch(/no configuration/);
+  });
+
+  it('reports invalid JSON without echoing it', async () => {
+    writeFileSync(join(dir, 'bad.json'), '{"provider": {"password": "hunter2"');
+    const message = await configError(undefined, { path: join(dir, 'bad.json') });
+    expect(message).toMatch(/not valid JSON/);
+    expect(message).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,139 @@
+import { describe, expect, it } from 'vitest';
+import { parseEnvelope } from '../envelope/envelope-format.js';
+import type { KeystoreError } from '../errors/keystore-error.js';
+import { createMemoryProvider } from '../providers/memory/memory-provider.js';
+import { Keystore } from './keystore.js';
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+  } catch (error) {
+    return (error as KeystoreError).code;
+  }
+  return 'no error';
+}
+
+async function keystore(allowedKeys?: string[] | '*') {
+  const provider = await createMemoryProvider({ keys: ['app-data', 'billing', 'other'] });
+  return new Keystore({ provider, defaultKey: 'app-data', ...(allowedKeys ? { allowedKeys } : {}) });
+}
+
+describe('Keystore', () => {
+  it('round-trips with a context, and the envelope names provider, key and version', async () => {
+    const ks = await keystore();
+    const envelope = await ks.encrypt('record 1', { context: { table: 'patients', id: '42' } });
+    expect(envelope.startsWith('ks1.')).toBe(true);
+    expect(ks.inspect(envelope)).toEqual({
+      provider: 'memory',
+      keyId: 'app-data',
+      version: 1,
+      algorithm: 'fernet',
+    });
+    expect(text(await ks.decrypt(envelope, { context: { id: '42', table: 'patients' } }))).toBe('record 1');
+  });
+
+  it('is strict about the context: missing, different, extra or reordered values fail', async () => {
+    const ks = await keystore();
+    const envelope = await ks.encrypt('x', { context: { a: '1' } });
+    expect(await codeOf(ks.decrypt(envelope))).toBe('InvalidToken');
+    expect(await codeOf(ks.decrypt(envelope, { context: { a: '2' } }))).toBe('InvalidToken');
+    expect(await codeOf(ks.decrypt(envelope, { context: { a: '1', b: '2' } }))).toBe('InvalidToken');
+    const noContext = await ks.encrypt('y');
+    expect(await codeOf(ks.decrypt(noContext, { context: { a: '1' } }))).toBe('InvalidToken');
+  });
+
+  it('rejects reserved context keys and non-string values', async () => {
+    const ks = await keystore();
+    expect(await codeOf(ks.encrypt('x', { context: { 'keystore:alg': 'none' } }))).toBe('InvalidArgument');
+    expect(await codeOf(ks.encrypt('x', { context: { n: 1 as unknown as string } }))).toBe('InvalidArgument');
+  });
+
+  it('fails every tampered envelope with InvalidToken', async () => {
+    const ks = await keystore();
+    const envelope = await ks.encrypt('tamper me');
+    const [prefix, header, payload] = envelope.split('.') as [string, string, string];
+    const bytes = Buffer.from(header, 'base64url');
+    for (let i = 0; i < bytes.length; i++) {
+      const copy = Buffer.from(bytes);
+      copy[i] = (copy[i] ?? 0) ^ 0x01;
+      const code = await codeOf(ks.decrypt(`${prefix}.${copy.toString('base64url')}.${payload}`));
+      // A flipped key-id byte may name a key the policy refuses or that does not exist: still a loud, typed failure.
+      expect(['InvalidToken', 'AccessDenied', 'KeyNotFound']).toContain(code);
+    }
+    expect(await codeOf(ks.decrypt(`${prefix}.${header}.${payload.slice(0, -4)}`))).toBe('InvalidToken');
+    expect(await codeOf(ks.decrypt(`${prefix}.${header.slice(0, -2)}.${payload}`))).toBe('InvalidToken');
+    expect(await codeOf(ks.decrypt('ks1.'))).toBe('InvalidToken');
+    expect(await codeOf(ks.decrypt('not an envelope'))).toBe('InvalidToken');
+    expect(await codeOf(ks.decrypt(42 as unknown as string))).toBe('InvalidToken');
+  });
+
+  it('does not unwrap a data key moved to another key or version', async () => {
+    const ks = await keystore('*');
+    const a = parseEnvelope(await ks.encrypt('a'));
+    const b = await ks.encrypt('b', { key: 'billing' });
+    const [prefix, , payload] = b.split('.') as [string, string, string];
+    const { formatEnvelope } = await import('../envelope/envelope-format.js');
+    const swapped = formatEnvelope({ ...a.header, keyId: 'billing' }, payload);
+    expect(await codeOf(ks.decrypt(swapped))).toBe('InvalidToken');
+    await ks.rotate('app-data');
+    const bumped = formatEnvelope({ ...a.header, version: 2 }, a.payload);
+    expect(await codeOf(ks.decrypt(bumped))).toBe('InvalidToken');
+    expect(prefix).toBe('ks1');
+  });
+
+  it('never unwraps under a key the configuration does not allow', async () => {
+    const open = await keystore('*');
+    const envelope = await open.encrypt('x', { key: 'other' });
+    const strict = new Keystore({
+      provider: open.provider,
+      defaultKey: 'app-data',
+      allowedKeys: ['billing'],
+    });
+    expect(await codeOf(strict.decrypt(envelope))).toBe('AccessDenied');
+    expect(await codeOf(strict.encrypt('x', { key: 'other' }))).toBe('AccessDenied');
+    const prefixed = new Keystore({ provider: open.provider, allowedKeys: ['oth*'] });
+    expect(text(await prefixed.decrypt(envelope))).toBe('x');
+  });
+
+  it('refuses an envelope made by another provider type, naming both', async () => {
+    const ks = await keystore();
+    const envelope = parseEnvelope(await ks.encrypt('x'));
+    const { formatEnvelope } = await import('../envelope/envelope-format.js');
+    const foreign = formatEnvelope({ ...envelope.header, provider: 'vault' }, envelope.payload);
+    await expect(ks.decrypt(foreign)).rejects.toMatchObject({
+      code: 'KeyNotFound',
+      message: expect.stringContaining("'vault'"),
+    });
+  });
+
+  it('rotates: new envelopes use the newest version, old ones still decrypt, reencrypt moves them', async () => {
+    const ks = await keystore();
+    const v1 = await ks.encrypt('old record', { context: { t: 'x' } });
+    expect((await ks.rotate('app-data')).latestVersion).toBe(2);
+    const v2 = await ks.encrypt('new record');
+    expect(ks.inspect(v2).version).toBe(2);
+    expect(text(await ks.decrypt(v1, { context: { t: 'x' } }))).toBe('old record');
+    const moved = await ks.reencrypt(v1, { context: { t: 'x' } });
+    expect(ks.inspect(moved).version).toBe(2);
+    expect(moved.split('.')[2]).toBe(v1.split('.')[2]);
+    expect(text(await ks.decrypt(moved, { context: { t: 'x' } }))).toBe('old record');
+    expect(await codeOf(ks.reencrypt(v1))).toBe('InvalidToken');
+  });
+
+  it('needs a default key or an allowed list, and a key to encrypt with', async () => {
+    const provider = await createMemoryProvider();
+    expect(() => new Keystore({ provider })).toThrow(expect.objectContaining({ code: 'ConfigError' }));
+    const ks = new Keystore({ provider, allowedKeys: '*' });
+    expect(await codeOf(ks.encrypt('x'))).toBe('InvalidArgument');
+    expect(await codeOf(ks.encrypt('x', { key: 'missing' }))).toBe('KeyNotFound');
+  });
+
+  it('closes idempotently; afterwards operations fail with Closed', async () => {
+    const ks = await keystore();
+    await ks.close();
+    await ks.close();
+    expect(await codeOf(ks.encrypt('x'))).toBe('Closed');
+  });
+});

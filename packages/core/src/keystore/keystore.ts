@@ -1,0 +1,193 @@
+import { timingSafeEqual } from 'node:crypto';
+import { Fernet } from '../ciphers/fernet/fernet.js';
+import { contextDigest, type EncryptionContext, normalizeContext } from '../context/encryption-context.js';
+import { type Data, toBuffer } from '../encoding/bytes.js';
+import {
+  type EnvelopeAlgorithm,
+  type EnvelopeHeader,
+  formatEnvelope,
+  type ParsedEnvelope,
+  parseEnvelope,
+} from '../envelope/envelope-format.js';
+import { InvalidToken } from '../errors/invalid-token.js';
+import { InvalidArgument, KeyNotFound } from '../errors/keystore-error.js';
+import { type GuardedProvider, type GuardOptions, guardProvider } from '../provider/guard-provider.js';
+import type { KeyMetadata, KeyProvider, KeyVersionInfo } from '../provider/key-provider.js';
+import { KeyPolicy } from './key-policy.js';
+
+const DATA_KEY_LENGTH = 32;
+
+export interface KeystoreOptions extends GuardOptions {
+  readonly provider: KeyProvider;
+  /** The key `encrypt` uses when none is named. */
+  readonly defaultKey?: string;
+  /** Keys this keystore may use besides `defaultKey`: ids, prefixes ending in `*`, or `'*'` for all. */
+  readonly allowedKeys?: readonly string[] | '*';
+}
+
+export interface EncryptOptions {
+  /** The master key id; `defaultKey` when absent. */
+  readonly key?: string;
+  /** Bound to the envelope: decrypt must be given the same context. */
+  readonly context?: EncryptionContext;
+}
+
+export interface DecryptOptions {
+  /** The context the caller expects; decrypt fails unless the envelope was made with exactly it. */
+  readonly context?: EncryptionContext;
+}
+
+/** What an envelope says about itself, readable without any key. */
+export interface EnvelopeInfo {
+  readonly provider: string;
+  readonly keyId: string;
+  readonly version: number;
+  readonly algorithm: EnvelopeAlgorithm;
+}
+
+/**
+ * What the provider binds a data key to: the caller's context plus the
+ * payload algorithm, so an envelope edited to claim another algorithm does
+ * not unwrap.
+ */
+function wrapContext(context: EncryptionContext, algorithm: EnvelopeAlgorithm): EncryptionContext {
+  return { ...context, 'keystore:alg': algorithm };
+}
+
+/**
+ * The keystore: envelope encryption over one provider. Every message gets a
+ * fresh data key; the provider wraps it under a named master key; the
+ * envelope carries the wrapped key, provider type, key id, key version and
+ * a digest of the context.
+ */
+export class Keystore {
+  readonly provider: GuardedProvider;
+  readonly defaultKey: string | undefined;
+  readonly #policy: KeyPolicy;
+
+  constructor(options: KeystoreOptions) {
+    if (options === null || typeof options !== 'object' || options.provider === undefined) {
+      throw new InvalidArgument('Keystore needs a provider');
+    }
+    this.provider = guardProvider(options.provider, options);
+    this.defaultKey = options.defaultKey;
+    this.#policy = new KeyPolicy(options.defaultKey, options.allowedKeys);
+  }
+
+  /** Encrypts `data` (bytes, or a string as UTF-8) into an envelope string. */
+  async encrypt(data: Data, options: EncryptOptions = {}): Promise<string> {
+    const plaintext = toBuffer(data);
+    const keyId = options.key ?? this.defaultKey;
+    if (keyId === undefined) throw new InvalidArgument('no key named and no defaultKey configured');
+    this.#policy.check(keyId);
+    const context = normalizeContext(options.context);
+    const algorithm: EnvelopeAlgorithm = 'fernet';
+    const dataKey = await this.provider.generateDataKey({
+      keyId,
+      length: DATA_KEY_LENGTH,
+      context: wrapContext(context, algorithm),
+    });
+    let payload: string;
+    try {
+      payload = new Fernet(dataKey.plaintext).encrypt(plaintext);
+    } finally {
+      dataKey.plaintext.fill(0);
+    }
+    const header: EnvelopeHeader = {
+      provider: this.provider.type,
+      keyId,
+      version: dataKey.wrapped.version,
+      algorithm,
+      contextDigest: contextDigest(context),
+      wrappedKey: dataKey.wrapped.ciphertext,
+    };
+    return formatEnvelope(header, payload);
+  }
+
+  /**
+   * Decrypts an envelope. Fails with `InvalidToken` unless the envelope was
+   * made with exactly `options.context`, with `AccessDenied` when it names a
+   * key the configuration does not allow, with `KeyNotFound` when it was made
+   * by another provider type or its key is gone.
+   */
+  async decrypt(envelope: string, options: DecryptOptions = {}): Promise<Uint8Array> {
+    const { header, payload, context } = this.#open(envelope, options);
+    const dataKey = await this.provider.unwrapKey({
+      keyId: header.keyId,
+      version: header.version,
+      ciphertext: header.wrappedKey,
+      context: wrapContext(context, header.algorithm),
+    });
+    try {
+      return new Fernet(dataKey).decrypt(payload);
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /**
+   * Moves an envelope to the newest version of its key: the data key is
+   * re-wrapped (by the backend when it can, KMS ReEncrypt or Vault rewrap),
+   * the payload is kept as it is, and the plaintext is never exposed.
+   */
+  async reencrypt(envelope: string, options: DecryptOptions = {}): Promise<string> {
+    const { header, payload, context } = this.#open(envelope, options);
+    const wrapped = await this.provider.rewrapKey({
+      keyId: header.keyId,
+      version: header.version,
+      ciphertext: header.wrappedKey,
+      context: wrapContext(context, header.algorithm),
+    });
+    return formatEnvelope({ ...header, version: wrapped.version, wrappedKey: wrapped.ciphertext }, payload);
+  }
+
+  /** The provider type, key id, key version and algorithm an envelope names; no key needed. */
+  inspect(envelope: string): EnvelopeInfo {
+    const { header } = parseEnvelope(envelope);
+    return {
+      provider: header.provider,
+      keyId: header.keyId,
+      version: header.version,
+      algorithm: header.algorithm,
+    };
+  }
+
+  /** Adds a new version of `keyId`; new encryptions use it, old versions still decrypt. */
+  rotate(keyId: string): Promise<KeyMetadata> {
+    this.#policy.check(keyId);
+    return this.provider.rotateKey(keyId);
+  }
+
+  createKey(keyId: string, options?: { description?: string }): Promise<KeyMetadata> {
+    this.#policy.check(keyId);
+    return this.provider.createKey(keyId, options);
+  }
+
+  listKeys(): Promise<KeyMetadata[]> {
+    return this.provider.listKeys();
+  }
+
+  listVersions(keyId: string): Promise<KeyVersionInfo[]> {
+    return this.provider.listVersions(keyId);
+  }
+
+  /** Closes the provider. Idempotent. */
+  close(): Promise<void> {
+    return this.provider.close();
+  }
+
+  #open(envelope: string, options: DecryptOptions): ParsedEnvelope & { context: EncryptionContext } {
+    const parsed = parseEnvelope(envelope);
+    const { header } = parsed;
+    if (header.provider !== this.provider.type) {
+      throw new KeyNotFound(
+        `the envelope was made by the '${header.provider}' provider; this keystore uses '${this.provider.type}'`,
+      );
+    }
+    this.#policy.check(header.keyId);
+    const context = normalizeContext(options.context);
+    const digest = contextDigest(context);
+    if (!timingSafeEqual(digest, header.contextDigest)) throw new InvalidToken();
+    return { ...parsed, context };
+  }
+}

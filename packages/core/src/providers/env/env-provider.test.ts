@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Fernet } from '../../ciphers/fernet/fernet.js';
+import { Keystore } from '../../keystore/keystore.js';
+import { parseDotenv } from './dotenv.js';
+import { createEnvProvider } from './env-provider.js';
+
+const k1 = Fernet.generateKey();
+const k2 = Fernet.generateKey();
+const k3 = Fernet.generateKey();
+const raw = (k: string) => new Uint8Array(Buffer.from(k, 'base64url'));
+
+describe('env provider', () => {
+  it('reads versioned variables: KEYSTORE_KEY_<ID>_V<n>', async () => {
+    const p = await createEnvProvider({
+      env: { KEYSTORE_KEY_APP_DATA_V1: k1, KEYSTORE_KEY_APP_DATA_V2: k2 },
+    });
+    expect((await p.getKey?.('app-data'))?.material).toEqual(raw(k2));
+    expect((await p.getKey?.('app-data', 1))?.material).toEqual(raw(k1));
+    expect((await p.listVersions?.('app-data'))?.map((v) => v.version)).toEqual([1, 2]);
+    expect((await p.listKeys?.())?.map((k) => k.keyId)).toEqual(['app_data']);
+  });
+
+  it('reads a MultiFernet-style list, newest first', async () => {
+    const p = await createEnvProvider({ env: { KEYSTORE_KEY_BILLING: `${k3},${k2},${k1}` } });
+    expect((await p.getKey?.('billing'))?.version).toBe(3);
+    expect((await p.getKey?.('billing'))?.material).toEqual(raw(k3));
+    expect((await p.getKey?.('billing', 1))?.material).toEqual(raw(k1));
+  });
+
+  it('is read-only and says so', async () => {
+    const p = await createEnvProvider({ env: { KEYSTORE_KEY_A: k1 } });
+    expect(p.capabilities.rotateKey).toBe(false);
+    expect(p.capabilities.createKey).toBe(false);
+    const ks = new Keystore({ provider: p, defaultKey: 'a' });
+    await expect(ks.rotate('a')).rejects.toMatchObject({ code: 'UnsupportedOperation' });
+    expect(new TextDecoder().decode(await ks.decrypt(await ks.encrypt('env')))).toBe('env');
+  });
+
+  it('rejects bad values naming the variable, not the value', async () => {
+    const bad = 'not-a-fernet-key-at-all';
+    await expect(createEnvProvider({ env: { KEYSTORE_KEY_A: bad } })).rejects.toMatchObject({
+      code: 'ConfigError',
+      message: expect.stringContaining('KEYSTORE_KEY_A'),
+    });
+    await expect(createEnvProvider({ env: { KEYSTORE_KEY_A: bad } })).rejects.not.toMatchObject({
+      message: expect.stringContaining(bad),
+    });
+    await expect(createEnvProvider({ env: { KEYSTORE_KEY_A_V2: k1 } })).rejects.toMatchObject({
+      code: 'ConfigError',
+    });
+    await expect(
+      createEnvProvider({ env: { KEYSTORE_KEY_A: k1, KEYSTORE_KEY_A_V1: k2 } }),
+    ).rejects.toMatchObject({
+      code: 'ConfigError',
+    });
+  });
+
+  it('reads a .env file, the environment winning over it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keystore-env-'));
+    try {
+      const file = join(dir, '.env');
+      writeFileSync(file, `# keys\nexport KEYSTORE_KEY_A="${k1}"\nKEYSTORE_KEY_B='${k2}' # comment\n`);
+      const p = await createEnvProvider({ envFile: file, env: { KEYSTORE_KEY_B: k3 } });
+      expect((await p.getKey?.('a'))?.material).toEqual(raw(k1));
+      expect((await p.getKey?.('b'))?.material).toEqual(raw(k3));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('parseDotenv', () => {
+  it('parses quotes, escapes, export and comments', () => {
+    expect(parseDotenv('A=1\nexport B = two # c\nC="x\\ny"\nD=\'$lit\'\n\n# z', '.env')).toEqual({
+      A: '1',
+      B: 'two',
+      C: 'x\ny',
+      D: '$lit',
+    });
+  });
+
+  it('reports a bad line by number only', () => {
+    expect(() => parseDotenv('A=1\nsecret-without-equals', '.env')).toThrow(/line 2/);
+    expect(() => parseDotenv('A=1\nsecret-without-equals', '.env')).not.toThrow(/secret/);
+  });
+});

@@ -1,0 +1,60 @@
+import { ConfigError } from '../errors/keystore-error.js';
+import { envProviderDefinition } from '../providers/env/env-definition.js';
+import { memoryProviderDefinition } from '../providers/memory/memory-definition.js';
+import type { ProviderDefinition } from './provider-definition.js';
+
+/** Provider types built into @keystore/core. */
+export const BUILTIN_PROVIDERS: Readonly<Record<string, ProviderDefinition<never>>> = {
+  memory: memoryProviderDefinition as ProviderDefinition<never>,
+  env: envProviderDefinition as ProviderDefinition<never>,
+};
+
+/** Provider types that live in adapter packages, resolved on demand. */
+export const ADAPTER_PACKAGES: Readonly<Record<string, string>> = {
+  vault: '@keystore/vault',
+  'aws-kms': '@keystore/aws-kms',
+  blackbox: '@keystore/blackbox',
+};
+
+export function knownProviderTypes(extra: Iterable<string> = []): string[] {
+  return [...new Set([...Object.keys(BUILTIN_PROVIDERS), ...Object.keys(ADAPTER_PACKAGES), ...extra])];
+}
+
+type Importer = (specifier: string) => Promise<unknown>;
+const defaultImporter: Importer = (specifier) => import(specifier);
+
+/**
+ * The definition for a provider `type`: a custom one given by the caller, a
+ * built-in one, or the `keystoreProvider` export of its adapter package.
+ */
+export async function resolveProvider(
+  type: string,
+  custom: Readonly<Record<string, ProviderDefinition<never>>> = {},
+  importer: Importer = defaultImporter,
+): Promise<ProviderDefinition<never>> {
+  const own = custom[type] ?? BUILTIN_PROVIDERS[type];
+  if (own !== undefined) return own;
+  const pkg = ADAPTER_PACKAGES[type];
+  if (pkg === undefined) {
+    throw new ConfigError(
+      `provider.type: unknown provider type '${type}'; known types: ${knownProviderTypes(Object.keys(custom)).join(', ')}`,
+    );
+  }
+  let mod: unknown;
+  try {
+    mod = await importer(pkg);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new ConfigError(
+        `provider.type: '${type}' needs the package ${pkg}, which is not installed; install it with \`npm install ${pkg}\` (or pnpm add / yarn add)`,
+      );
+    }
+    throw new ConfigError(`provider.type: the package ${pkg} failed to load (${code ?? 'error'})`);
+  }
+  const definition = (mod as { keystoreProvider?: ProviderDefinition<never> }).keystoreProvider;
+  if (definition === undefined || definition.type !== type) {
+    throw new ConfigError(`provider.type: ${pkg} does not export a keystoreProvider for type '${type}'`);
+  }
+  return definition;
+}
