@@ -1,0 +1,665 @@
+// Benchmark of @keystore/core against other Fernet implementations and bare node:crypto.
+//
+//   node bench/run.mjs [--quick] [--json] [--write] [--rounds N] [--seconds S]
+//
+// Fernet: round trips per second (encrypt a payload, then decrypt that fresh token) at 64 B and
+// 1 MiB, ours vs fernet-nodejs vs fernet (npm) vs Python's cryptography (a python3 worker).
+// RSA-OAEP-2048 (SHA-256): our decrypts per second vs bare crypto.privateDecrypt with a KeyObject.
+// Every contender is verified (round trip and interop with our tokens) before it is timed. The
+// contenders of one case run round by round, interleaved, so machine noise hits all of them.
+// See bench/README.md.
+
+import { spawn } from 'node:child_process';
+import { constants, privateDecrypt, publicEncrypt } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+const HELP = `usage: node bench/run.mjs [options]
+
+  --quick         a short run (3 rounds of 0.25 s per contender) to check that it works
+  --json          print the results as JSON on stdout instead of the Markdown table
+  --write         also write the Markdown table to bench/RESULTS.md
+  --rounds N      timed rounds per contender and case (default 5, quick 3)
+  --seconds S     length of one round in seconds (default 1, quick 0.25)
+  --python PATH   the Python interpreter (default: $BENCH_PYTHON or python3)
+  -h, --help      this text
+`;
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    write: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    python: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (args.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+
+const ROUNDS = Number(args.rounds ?? (args.quick ? 3 : 5));
+const ROUND_SECONDS = Number(args.seconds ?? (args.quick ? 0.25 : 1));
+const WARMUP_SECONDS = args.quick ? 0.15 : 0.5;
+const PYTHON = args.python ?? process.env.BENCH_PYTHON ?? 'python3';
+if (!(Number.isInteger(ROUNDS) && ROUNDS > 0) || !(ROUND_SECONDS > 0)) {
+  process.stderr.write(`bad --rounds or --seconds\n\n${HELP}`);
+  process.exit(2);
+}
+/** Read the clock about every 5 ms inside a round, not after every operation. */
+const BATCH_SECONDS = 0.005;
+
+const log = (line) => process.stderr.write(`${line}\n`);
+
+// A clean heap before each timed round, so one contender's garbage is not collected on
+// another's time (the root script runs plain `node bench/run.mjs`, hence the flag at run time).
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+
+// ---------------------------------------------------------------------------------------------
+// The libraries
+
+let core;
+try {
+  core = await import('@keystore/core');
+} catch (error) {
+  log(`cannot load @keystore/core (run \`pnpm build\` first): ${error.message}`);
+  process.exit(1);
+}
+const { Fernet } = core;
+const { Fernet: FernetNodejs } = await import('fernet-nodejs');
+const fernetNpm = (await import('fernet')).default;
+
+function packageVersion(name, from = require) {
+  try {
+    return from(`${name}/package.json`).version;
+  } catch {
+    return 'unknown';
+  }
+}
+const versions = {
+  keystoreCore: JSON.parse(readFileSync(join(here, '../packages/core/package.json'), 'utf8')).version,
+  fernetNodejs: packageVersion('fernet-nodejs'),
+  fernet: packageVersion('fernet'),
+  cryptoJs: packageVersion('crypto-js', createRequire(require.resolve('fernet'))),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and timing
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+const now = () => process.hrtime.bigint();
+const seconds = (from, to) => Number(to - from) / 1e9;
+
+/**
+ * Runs `op` (one operation, synchronous) in batches until `budget` seconds have passed;
+ * at least one batch. Returns operations per second over the time actually spent.
+ */
+function timeSync(op, budget, batch) {
+  let ops = 0;
+  const start = now();
+  let end = start;
+  do {
+    for (let i = 0; i < batch; i++) op();
+    ops += batch;
+    end = now();
+  } while (seconds(start, end) < budget);
+  const elapsed = seconds(start, end);
+  return { rate: ops / elapsed, ops, elapsed };
+}
+
+/** A synchronous contender: warm-up fixes the batch size, then time-boxed rounds. */
+function syncRunner(op) {
+  let batch = 1;
+  return {
+    async warmup(budget) {
+      const r = timeSync(op, budget, 1);
+      batch = Math.max(1, Math.floor((BATCH_SECONDS * r.ops) / r.elapsed));
+      return r;
+    },
+    async round(budget) {
+      gc();
+      return timeSync(op, budget, batch);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Python's cryptography, as a long-lived worker (bench/python_fernet.py)
+
+async function startPython() {
+  let child;
+  try {
+    child = spawn(PYTHON, [join(here, 'python_fernet.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  } catch (error) {
+    return { available: false, reason: `${PYTHON} could not be started: ${error.message}` };
+  }
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk;
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const spawned = new Promise((resolve) => {
+    child.once('error', (error) => resolve({ error }));
+    child.once('spawn', () => resolve({}));
+  });
+  const started = await spawned;
+  if (started.error) {
+    return {
+      available: false,
+      reason: `${PYTHON} not found (${started.error.code ?? started.error.message})`,
+    };
+  }
+  const first = await lines.next();
+  if (first.done) {
+    return { available: false, reason: `${PYTHON} exited: ${stderr.trim() || 'no output'}` };
+  }
+  const info = JSON.parse(first.value);
+  if (!info.ok) {
+    child.stdin.end();
+    return { available: false, reason: `${PYTHON} ${info.python}: ${info.error}`, info };
+  }
+  let queue = Promise.resolve();
+  const call = (request) => {
+    // One request at a time; each answer is one line.
+    const answer = queue.then(async () => {
+      child.stdin.write(`${JSON.stringify(request)}\n`);
+      const line = await lines.next();
+      if (line.done) throw new Error(`python worker exited: ${stderr.trim()}`);
+      const reply = JSON.parse(line.value);
+      if (reply.error) throw new Error(`python worker: ${reply.error}`);
+      return reply;
+    });
+    queue = answer.catch(() => {});
+    return answer;
+  };
+  const close = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', resolve);
+      child.stdin.end();
+    });
+  return { available: true, info, call, close };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fernet contenders
+
+/** A..Z repeated: ASCII, so the string the npm libraries take is the same bytes. */
+function payloadText(size) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  return alphabet.repeat(Math.ceil(size / alphabet.length)).slice(0, size);
+}
+
+const sameBytes = (a, b) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+
+/**
+ * Each contender: `verify(size)` returns the checks it passed (throws on a failure), `runner(size)`
+ * the warm-up and round functions. Ours takes and returns bytes; fernet-nodejs and fernet take and
+ * return strings (their only API), which is why the payload is ASCII.
+ */
+function fernetContenders(python) {
+  const key = Fernet.generateKey();
+  const ours = new Fernet(key);
+  const nodejs = new FernetNodejs(key);
+  const secret = new fernetNpm.Secret(key);
+  const npmEncrypt = (text) => new fernetNpm.Token({ secret, ttl: 0 }).encode(text);
+  const npmDecrypt = (token) => new fernetNpm.Token({ secret, token, ttl: 0 }).decode();
+
+  const check = (ok, what) => {
+    if (!ok) throw new Error(`${what}: wrong result`);
+    return what;
+  };
+
+  return [
+    {
+      id: 'ours',
+      name: `@keystore/core ${versions.keystoreCore} Fernet`,
+      verify(size) {
+        const text = payloadText(size);
+        const bytes = Buffer.from(text, 'ascii');
+        return [
+          check(sameBytes(ours.decrypt(ours.encrypt(bytes)), bytes), 'round trip'),
+          check(sameBytes(ours.decrypt(nodejs.encrypt(text)), bytes), 'decrypts fernet-nodejs tokens'),
+          check(sameBytes(ours.decrypt(npmEncrypt(text)), bytes), 'decrypts fernet (npm) tokens'),
+        ];
+      },
+      runner(size) {
+        const bytes = Buffer.from(payloadText(size), 'ascii');
+        return syncRunner(() => {
+          if (ours.decrypt(ours.encrypt(bytes)).length !== size) throw new Error('wrong length');
+        });
+      },
+    },
+    {
+      id: 'fernet-nodejs',
+      name: `fernet-nodejs ${versions.fernetNodejs}`,
+      verify(size) {
+        const text = payloadText(size);
+        return [
+          check(nodejs.decrypt(nodejs.encrypt(text)) === text, 'round trip'),
+          check(nodejs.decrypt(ours.encrypt(text)) === text, 'decrypts our tokens'),
+        ];
+      },
+      runner(size) {
+        const text = payloadText(size);
+        return syncRunner(() => {
+          if (nodejs.decrypt(nodejs.encrypt(text)).length !== size) throw new Error('wrong length');
+        });
+      },
+    },
+    {
+      id: 'fernet',
+      name: `fernet ${versions.fernet} (npm, crypto-js ${versions.cryptoJs})`,
+      verify(size) {
+        const text = payloadText(size);
+        return [
+          check(npmDecrypt(npmEncrypt(text)) === text, 'round trip'),
+          check(npmDecrypt(ours.encrypt(text)) === text, 'decrypts our tokens'),
+        ];
+      },
+      runner(size) {
+        const text = payloadText(size);
+        return syncRunner(() => {
+          if (npmDecrypt(npmEncrypt(text)).length !== size) throw new Error('wrong length');
+        });
+      },
+    },
+    {
+      id: 'python',
+      name: python.available
+        ? `Python ${python.info.python} cryptography ${python.info.cryptography}`
+        : 'Python cryptography',
+      absent: python.available ? undefined : python.reason,
+      async verify(size) {
+        const bytes = Buffer.from(payloadText(size), 'ascii');
+        const r = await python.call({ cmd: 'verify', key, size, token: ours.encrypt(bytes) });
+        return [
+          check(r.roundTrip, 'round trip'),
+          check(r.decryptsOurs, 'decrypts our tokens'),
+          check(sameBytes(ours.decrypt(r.token), bytes), 'its tokens decrypt with ours'),
+        ];
+      },
+      runner(size) {
+        return {
+          warmup: (budget) => python.call({ cmd: 'warmup', key, size, seconds: budget }),
+          round: (budget) => python.call({ cmd: 'run', key, size, seconds: budget }),
+        };
+      },
+    },
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// RSA-OAEP contenders
+
+function rsaContenders() {
+  const { RsaOaep } = core;
+  if (typeof RsaOaep !== 'function') {
+    return { unavailable: 'RsaOaep not available (not exported by @keystore/core yet)' };
+  }
+  let ours;
+  let publicKey;
+  let privateKey;
+  let ciphertext;
+  let bareCiphertext;
+  let note;
+  const message = Buffer.from(payloadText(32), 'ascii'); // e.g. a data key to unwrap
+  try {
+    const pair = RsaOaep.generateKeyPair({ modulusLength: 2048 });
+    ({ publicKey, privateKey } = pair);
+    ours = new RsaOaep({ publicKey, privateKey });
+    ciphertext = ours.encrypt(message);
+    if (!sameBytes(ours.decrypt(ciphertext), message)) throw new Error('round trip: wrong result');
+  } catch (error) {
+    return { unavailable: `RsaOaep not available (${error.message})` };
+  }
+  const bare = (ct) =>
+    privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, ct);
+  try {
+    // Our ciphertext for a 32-byte message should be a plain OAEP block: decrypt the same bytes.
+    if (!bare(ciphertext).equals(message)) throw new Error('wrong result');
+    bareCiphertext = ciphertext;
+  } catch {
+    bareCiphertext = publicEncrypt(
+      { key: publicKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      message,
+    );
+    note = `our ciphertext (${ciphertext.length} bytes) is not a bare OAEP block; the bare call decrypts one of its own`;
+  }
+  return {
+    note,
+    contenders: [
+      {
+        id: 'ours',
+        name: `@keystore/core ${versions.keystoreCore} RsaOaep.decrypt`,
+        verify: () => ['round trip'],
+        runner: () =>
+          syncRunner(() => {
+            if (ours.decrypt(ciphertext).length !== 32) throw new Error('wrong length');
+          }),
+      },
+      {
+        id: 'bare',
+        name: 'bare crypto.privateDecrypt (KeyObject, OAEP SHA-256)',
+        verify: () => [
+          bareCiphertext === ciphertext ? 'decrypts our ciphertext' : 'decrypts its own ciphertext',
+        ],
+        runner: () =>
+          syncRunner(() => {
+            if (bare(bareCiphertext).length !== 32) throw new Error('wrong length');
+          }),
+      },
+    ],
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a case: verify, warm up, then rounds interleaved across contenders
+
+async function runCase(spec, contenders) {
+  log(`\n${spec.title}`);
+  const results = [];
+  for (const c of contenders) {
+    const result = { id: c.id, name: c.name, status: 'ok', checks: [], rates: [] };
+    results.push(result);
+    if (c.absent) {
+      result.status = 'absent';
+      result.note = c.absent;
+      log(`  ${c.name}: absent (${c.absent})`);
+      continue;
+    }
+    try {
+      result.checks = await c.verify(spec.size);
+      log(`  ${c.name}: verified (${result.checks.join(', ')})`);
+    } catch (error) {
+      result.status = 'broken';
+      result.note = `verification failed: ${error.message}`;
+      log(`  ${c.name}: NOT TIMED, ${result.note}`);
+    }
+  }
+  const active = contenders
+    .map((c, i) => ({ c, result: results[i] }))
+    .filter(({ result }) => result.status === 'ok')
+    .map(({ c, result }) => ({ result, runner: c.runner(spec.size) }));
+
+  for (const a of active) {
+    try {
+      const w = await a.runner.warmup(WARMUP_SECONDS);
+      a.result.warmup = { ops: w.ops, rate: w.rate };
+    } catch (error) {
+      a.result.status = 'broken';
+      a.result.note = `failed in warm-up: ${error.message}`;
+    }
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    // Round by round, each contender once; the starting contender rotates so that no one
+    // always runs right after the same neighbour.
+    for (let k = 0; k < active.length; k++) {
+      const a = active[(round + k) % active.length];
+      if (a.result.status !== 'ok') continue;
+      try {
+        const r = await a.runner.round(ROUND_SECONDS);
+        a.result.rates.push(r.rate);
+        a.result.ops = (a.result.ops ?? 0) + r.ops;
+      } catch (error) {
+        a.result.status = 'broken';
+        a.result.note = `failed while timed: ${error.message}`;
+      }
+    }
+    log(`  round ${round + 1}/${ROUNDS} done`);
+  }
+  for (const r of results) {
+    if (r.status === 'ok' && r.rates.length > 0) {
+      r.median = median(r.rates);
+      r.min = Math.min(...r.rates);
+      r.max = Math.max(...r.rates);
+    }
+  }
+  const ours = results.find((r) => r.id === 'ours');
+  for (const r of results) {
+    if (r === ours) continue;
+    const target = spec.targets[r.id];
+    if (ours?.median !== undefined && r.median !== undefined) {
+      r.ratio = ours.median / r.median;
+      // The same ratio taken round by round (the rounds are interleaved), for the JSON only.
+      const n = Math.min(ours.rates.length, r.rates.length);
+      r.pairedRatio = median(Array.from({ length: n }, (_, i) => ours.rates[i] / r.rates[i]));
+    }
+    if (target !== undefined) {
+      r.target = target;
+      r.met = r.ratio === undefined ? null : r.ratio >= target;
+    }
+  }
+  return { id: spec.id, title: spec.title, unit: spec.unit, size: spec.size, contenders: results };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine
+
+function cpuModel() {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('model name'));
+    if (line) return line.split(':')[1].trim();
+  } catch {}
+  return os.cpus()[0]?.model ?? 'unknown';
+}
+
+function machine(python) {
+  return {
+    cpu: cpuModel(),
+    logicalCpus: os.cpus().length,
+    availableParallelism: os.availableParallelism?.() ?? os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    v8: process.versions.v8,
+    nodeOpenssl: process.versions.openssl,
+    python: python.available ? python.info.python : null,
+    cryptography: python.available ? python.info.cryptography : null,
+    pythonOpenssl: python.available ? python.info.openssl : null,
+    loadAverageAtStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown
+
+function fmtRate(x) {
+  if (x === undefined) return '—';
+  const digits = x >= 100 ? 0 : x >= 10 ? 1 : 2;
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+const fmtRatio = (x) => (x === undefined ? '—' : `${x.toFixed(2)}x`);
+
+function caseRows(c) {
+  return c.contenders.map((r) => {
+    let rate;
+    if (r.status === 'absent') rate = 'absent';
+    else if (r.status === 'broken') rate = 'broken (see below)';
+    else rate = fmtRate(r.median);
+    const range = r.median === undefined ? '—' : `${fmtRate(r.min)} – ${fmtRate(r.max)}`;
+    const ratio = r.id === 'ours' ? '(ours)' : fmtRatio(r.ratio);
+    const target = r.target === undefined ? '' : `>= ${r.target}x`;
+    let met = '';
+    if (r.target !== undefined) met = r.met === null ? `n/a (${r.status})` : r.met ? 'yes' : '**no**';
+    return [c.title, r.name, rate, range, ratio, target, met];
+  });
+}
+
+const COLUMNS = [
+  ['case', 'left'],
+  ['implementation', 'left'],
+  ['ops/s (median)', 'right'],
+  ['range over rounds', 'right'],
+  ['ours ÷ this', 'right'],
+  ['target', 'right'],
+  ['met', 'left'],
+];
+
+/** A Markdown table with padded columns, as Biome's formatter lays it out. */
+function table(rows) {
+  const widths = COLUMNS.map(([title], i) => Math.max(3, title.length, ...rows.map((row) => row[i].length)));
+  const pad = (cell, i) => (COLUMNS[i][1] === 'right' ? cell.padStart(widths[i]) : cell.padEnd(widths[i]));
+  const line = (cells) => `| ${cells.map(pad).join(' | ')} |`;
+  const rule = widths.map((w, i) => (COLUMNS[i][1] === 'right' ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w)));
+  return [line(COLUMNS.map(([title]) => title)), `| ${rule.join(' | ')} |`, ...rows.map(line)];
+}
+
+function markdown(report) {
+  const m = report.machine;
+  const out = [];
+  out.push(
+    `Run ${report.date}${report.quick ? ' with --quick (too short to be a measurement)' : ''}, ${report.seconds} s in all: ${report.config.rounds} rounds of ${report.config.roundSeconds} s per contender and case, interleaved round by round, after ${report.config.warmupSeconds} s of warm-up each; the median round is shown.`,
+  );
+  out.push('');
+  out.push('Machine:');
+  out.push('');
+  out.push(`- CPU: ${m.cpu}, ${m.logicalCpus} logical CPUs, ${m.memoryGiB} GiB memory, ${m.os}`);
+  out.push(`- Node ${m.node} (V8 ${m.v8}, OpenSSL ${m.nodeOpenssl})`);
+  out.push(
+    m.python
+      ? `- Python ${m.python}, cryptography ${m.cryptography} (${m.pythonOpenssl})`
+      : `- Python cryptography: absent (${report.python.reason})`,
+  );
+  out.push(`- load average at start: ${m.loadAverageAtStart.join(', ')}`);
+  out.push('');
+  out.push('### Fernet round trips per second (encrypt, then decrypt the fresh token)');
+  out.push('');
+  out.push(...table(report.fernet.flatMap(caseRows)));
+  if (!report.python.available) {
+    out.push('');
+    out.push(`Python's cryptography is absent: ${report.python.reason}.`);
+  }
+  out.push('');
+  out.push('### RSA-OAEP-2048 (SHA-256) decrypts per second');
+  out.push('');
+  if (report.rsa.unavailable) {
+    out.push(report.rsa.unavailable);
+  } else {
+    out.push(...table(caseRows(report.rsa.result)));
+    if (report.rsa.note) out.push('', `Note: ${report.rsa.note}.`);
+  }
+  out.push('');
+  out.push('### Targets');
+  out.push('');
+  for (const t of report.targets) {
+    const state = t.met === null ? `not measured (${t.status})` : t.met ? 'met' : '**not met**';
+    out.push(`- ${t.case}, ours vs ${t.against}: ${fmtRatio(t.ratio)}, target >= ${t.target}x: ${state}`);
+  }
+  if (report.rsa.unavailable)
+    out.push('- RSA-OAEP decrypt vs bare privateDecrypt: not measured (RsaOaep not available)');
+  out.push('');
+  out.push('Verified before timing (once per library and payload size):');
+  out.push('');
+  const verified = new Map();
+  for (const c of [...report.fernet, ...(report.rsa.result ? [report.rsa.result] : [])]) {
+    for (const r of c.contenders) {
+      if (r.status === 'absent') continue;
+      const what = [...r.checks, ...(r.status === 'broken' ? [`**${r.note}**`] : [])].join(', ');
+      const key = `${r.name}: ${what}`;
+      verified.set(key, [...(verified.get(key) ?? []), c.title]);
+    }
+  }
+  for (const [key, cases] of verified) out.push(`- ${key} (${cases.join('; ')})`);
+  return `${out.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const FERNET_CASES = [
+  { id: 'fernet-64B', title: 'Fernet 64 B', size: 64, targets: { 'fernet-nodejs': 1.5, python: 2.5 } },
+  { id: 'fernet-1MiB', title: 'Fernet 1 MiB', size: 2 ** 20, targets: { 'fernet-nodejs': 3, python: 4 } },
+];
+const RSA_CASE = {
+  id: 'rsa-oaep-2048-decrypt',
+  title: 'RSA-OAEP-2048 decrypt',
+  size: 32,
+  targets: { bare: 0.9 },
+};
+
+const started = Date.now();
+const python = await startPython();
+if (!python.available) log(`Python's cryptography Fernet: absent (${python.reason})`);
+
+const report = {
+  schema: 1,
+  date: new Date().toISOString(),
+  quick: args.quick,
+  config: { rounds: ROUNDS, roundSeconds: ROUND_SECONDS, warmupSeconds: WARMUP_SECONDS },
+  machine: machine(python),
+  versions,
+  python: python.available
+    ? { available: true, ...python.info }
+    : { available: false, reason: python.reason },
+  fernet: [],
+  rsa: {},
+  targets: [],
+};
+
+try {
+  const contenders = fernetContenders(python);
+  for (const spec of FERNET_CASES) report.fernet.push(await runCase(spec, contenders));
+
+  const rsa = rsaContenders();
+  if (rsa.unavailable) {
+    log(`\n${rsa.unavailable}`);
+    report.rsa = { unavailable: rsa.unavailable };
+  } else {
+    report.rsa = { note: rsa.note, result: await runCase(RSA_CASE, rsa.contenders) };
+  }
+} finally {
+  if (python.available) await python.close();
+}
+
+for (const c of [...report.fernet, ...(report.rsa.result ? [report.rsa.result] : [])]) {
+  for (const r of c.contenders) {
+    if (r.target === undefined) continue;
+    report.targets.push({
+      case: c.title,
+      against: r.name,
+      ratio: r.ratio,
+      target: r.target,
+      met: r.met,
+      status: r.status,
+    });
+  }
+}
+report.seconds = Math.round((Date.now() - started) / 100) / 10;
+report.machine.loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
+log(`\ndone in ${report.seconds} s`);
+
+const text = markdown(report);
+if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+else process.stdout.write(`\n${text}`);
+
+if (args.write) {
+  const file = join(here, 'RESULTS.md');
+  writeFileSync(
+    file,
+    `# Benchmark results\n\nWritten by \`node bench/run.mjs --write\` (see [README.md](README.md)). Figures from one run on one machine: compare ratios, not absolute rates, across machines.\n\n${text}`,
+  );
+  log(`wrote ${file}`);
+}
