@@ -12,11 +12,11 @@ async function broken(overrides: Partial<KeyProvider>): Promise<KeyProvider> {
   return { ...base, ...overrides };
 }
 
-async function failure(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+async function failure(promise: Promise<unknown>): Promise<Error & { code: string }> {
   try {
     await promise;
   } catch (error) {
-    return error as { code: string; message: string };
+    return error as Error & { code: string };
   }
   throw new Error('expected a failure');
 }
@@ -82,7 +82,7 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
     );
     expect(down.code).toBe('ProviderUnavailable');
     expect(down.message).not.toContain('c2VjcmV0');
-    expect((down as Error).cause).toBeUndefined();
+    expect(down.cause).toBeUndefined();
     const bug = await failure(g.wrapKey({ keyId: 'k', plaintext: dataKey, context }));
     expect(bug.code).toBe('ProviderError');
     expect(bug.message).toContain('TypeError');
