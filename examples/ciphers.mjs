@@ -1,4 +1,4 @@
-// The README's first command runs this file: keys, Fernet, key rotation, RSA-OAEP.
+// The ciphers on their own (the README's first command runs it after the keystore flow): Fernet, rotation, RSA-OAEP.
 import { Fernet, MultiFernet, RsaOaep } from '@keystore/core';
 
 const text = (bytes) => new TextDecoder().decode(bytes);
