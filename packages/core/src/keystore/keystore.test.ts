@@ -137,3 +137,31 @@ describe('Keystore', () => {
     expect(await codeOf(ks.encrypt('x'))).toBe('Closed');
   });
 });
+
+describe('Keystore bulk operations', () => {
+  it('re-encrypts many envelopes, keeping each failure in its own slot', async () => {
+    const ks = await keystore();
+    const envelopes = await Promise.all(
+      Array.from({ length: 1_100 }, (_, i) => ks.encrypt(`record ${i}`, { context: { i: String(i) } })),
+    );
+    await ks.rotate('app-data');
+    const progress: number[] = [];
+    const items = envelopes.map((envelope, i) => ({ envelope, context: { i: String(i) } }));
+    items[7] = { envelope: envelopes[7] as string, context: { i: 'wrong' } };
+    items[8] = { envelope: 'garbage', context: { i: '8' } };
+    const results = await ks.reencryptMany(items, { onProgress: (done) => progress.push(done) });
+    expect(progress).toEqual([500, 1000, 1100]);
+    expect(results.filter((r) => r.ok)).toHaveLength(1_098);
+    expect(results[7]).toMatchObject({ ok: false, error: { code: 'InvalidToken' } });
+    expect(results[8]).toMatchObject({ ok: false, error: { code: 'InvalidToken' } });
+    const moved = results[42];
+    if (!moved?.ok) throw new Error('item 42 failed');
+    expect(ks.inspect(moved.value).version).toBe(2);
+    const decrypted = await ks.decryptMany(
+      results.map((r, i) => ({ envelope: r.ok ? r.value : 'x', context: { i: String(i) } })),
+    );
+    expect(decrypted.filter((r) => r.ok)).toHaveLength(1_098);
+    const sample = decrypted[1_099];
+    expect(sample?.ok && text(sample.value)).toBe('record 1099');
+  });
+});

@@ -37,6 +37,25 @@ export interface DecryptOptions {
   readonly context?: EncryptionContext;
 }
 
+/** One envelope of a bulk call, with its own context (else the call's). */
+export interface BulkItem {
+  readonly envelope: string;
+  readonly context?: EncryptionContext;
+}
+
+/** A bulk call's outcome for one item: one failure never loses the others. */
+export type BulkResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: Error };
+
+export interface BulkOptions extends DecryptOptions {
+  /** Called after each chunk with the count done so far and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Envelopes per chunk of a bulk call (the provider batches within a chunk). */
+const BULK_CHUNK = 500;
+
 /** What an envelope says about itself, readable without any key. */
 export interface EnvelopeInfo {
   readonly provider: string;
@@ -139,6 +158,87 @@ export class Keystore {
       context: wrapContext(context, header.algorithm),
     });
     return formatEnvelope({ ...header, version: wrapped.version, wrappedKey: wrapped.ciphertext }, payload);
+  }
+
+  /**
+   * Decrypts many envelopes; the provider unwraps their data keys in
+   * batches (one backend request per batch where it can).
+   */
+  decryptMany(
+    items: readonly (string | BulkItem)[],
+    options: BulkOptions = {},
+  ): Promise<BulkResult<Uint8Array>[]> {
+    return this.#bulk(items, options, async (opened) => {
+      const keys = await this.provider.unwrapKeys(opened.map((o) => this.#unwrapInput(o)));
+      return opened.map((o, i) => {
+        const key = keys[i];
+        if (key instanceof Error || key === undefined) return key ?? new InvalidToken();
+        try {
+          return new Fernet(key).decrypt(o.payload);
+        } catch (error) {
+          return error as Error;
+        } finally {
+          key.fill(0);
+        }
+      });
+    });
+  }
+
+  /**
+   * Moves many envelopes to the newest versions of their keys, re-wrapping
+   * their data keys in batches (Vault `batch_input`) without exposing any
+   * plaintext. Each result is the new envelope or the item's error.
+   */
+  reencryptMany(
+    items: readonly (string | BulkItem)[],
+    options: BulkOptions = {},
+  ): Promise<BulkResult<string>[]> {
+    return this.#bulk(items, options, async (opened) => {
+      const wrapped = await this.provider.rewrapKeys(opened.map((o) => this.#unwrapInput(o)));
+      return opened.map((o, i) => {
+        const w = wrapped[i];
+        if (w instanceof Error || w === undefined) return w ?? new InvalidToken();
+        return formatEnvelope({ ...o.header, version: w.version, wrappedKey: w.ciphertext }, o.payload);
+      });
+    });
+  }
+
+  async #bulk<T>(
+    items: readonly (string | BulkItem)[],
+    options: BulkOptions,
+    run: (opened: (ParsedEnvelope & { context: EncryptionContext })[]) => Promise<(T | Error)[]>,
+  ): Promise<BulkResult<T>[]> {
+    const results: BulkResult<T>[] = [];
+    for (let start = 0; start < items.length; start += BULK_CHUNK) {
+      const chunk = items.slice(start, start + BULK_CHUNK);
+      const opened: (ParsedEnvelope & { context: EncryptionContext })[] = [];
+      const slots: (number | Error)[] = chunk.map((item) => {
+        try {
+          const envelope = typeof item === 'string' ? item : item.envelope;
+          const context = typeof item === 'string' ? options.context : (item.context ?? options.context);
+          opened.push(this.#open(envelope, { ...(context === undefined ? {} : { context }) }));
+          return opened.length - 1;
+        } catch (error) {
+          return error as Error;
+        }
+      });
+      const outcomes = opened.length === 0 ? [] : await run(opened);
+      for (const slot of slots) {
+        const outcome: T | Error = slot instanceof Error ? slot : (outcomes[slot] ?? new InvalidToken());
+        results.push(outcome instanceof Error ? { ok: false, error: outcome } : { ok: true, value: outcome });
+      }
+      options.onProgress?.(results.length, items.length);
+    }
+    return results;
+  }
+
+  #unwrapInput(o: ParsedEnvelope & { context: EncryptionContext }) {
+    return {
+      keyId: o.header.keyId,
+      version: o.header.version,
+      ciphertext: o.header.wrappedKey,
+      context: wrapContext(o.context, o.header.algorithm),
+    };
   }
 
   /** The provider type, key id, key version and algorithm an envelope names; no key needed. */

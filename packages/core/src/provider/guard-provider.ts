@@ -7,6 +7,7 @@ import {
   ProviderUnavailable,
   UnsupportedOperation,
 } from '../errors/keystore-error.js';
+import { settleLimit } from '../util/settle-limit.js';
 import {
   ALL_CAPABILITIES,
   type Capability,
@@ -14,6 +15,7 @@ import {
   type KeyMaterial,
   type KeyProvider,
   SPECIFICATION_VERSION,
+  type UnwrapKeyInput,
   type WrappedKey,
 } from './key-provider.js';
 
@@ -27,6 +29,10 @@ export interface GuardOptions {
   /** Milliseconds before a backend call fails with ProviderUnavailable (default 15 s). */
   readonly timeoutMs?: number;
 }
+
+/** Items per batch request, and calls in flight when a provider has no batch form. */
+const BATCH_SIZE = 250;
+const CONCURRENCY = 16;
 
 const KEY_ID = /^[\p{L}\p{N}._:/@+=-]{1,256}$/u;
 const MIN_DATA_KEY = 16;
@@ -122,8 +128,11 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
   ) as unknown as KeyProvider['capabilities'];
   for (const c of ALL_CAPABILITIES) {
     if (c === 'generateDataKey' || c === 'rewrapKey') continue;
-    if (capabilities[c] && typeof provider[c] !== 'function') {
-      throw new ProviderError(`provider '${type}' declares ${c} but does not implement it`);
+    const methods = c === 'batch' ? (['unwrapKeys', 'rewrapKeys'] as const) : ([c] as const);
+    for (const m of methods) {
+      if (capabilities[c] && typeof provider[m] !== 'function') {
+        throw new ProviderError(`provider '${type}' declares ${c} but does not implement ${m}`);
+      }
     }
   }
   const timeoutMs = options.timeoutMs ?? 15_000;
@@ -137,6 +146,45 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     } catch (error) {
       throw mapError(type, operation, error);
     }
+  }
+
+  function checkUnwrapInput(input: UnwrapKeyInput): UnwrapKeyInput {
+    checkKeyId(input.keyId);
+    checkVersion(input.version, 'key version');
+    if (!isBytes(input.ciphertext) || input.ciphertext.length === 0)
+      throw new InvalidArgument('ciphertext must be bytes');
+    return { ...input, context: normalizeContext(input.context, { allowReserved: true }) };
+  }
+
+  /** Sends `inputs` in batches; checks each answer; an item's failure stays in its slot. */
+  async function inBatches<R>(
+    inputs: readonly UnwrapKeyInput[],
+    operation: string,
+    send: (batch: readonly UnwrapKeyInput[]) => Promise<(unknown | Error)[]>,
+    check: (out: unknown) => R,
+  ): Promise<(R | Error)[]> {
+    const results: (R | Error)[] = [];
+    for (let i = 0; i < inputs.length; i += BATCH_SIZE) {
+      const batch = inputs.slice(i, i + BATCH_SIZE);
+      const answers = await call(operation, () => send(batch));
+      if (!Array.isArray(answers) || answers.length !== batch.length) {
+        throw new ProviderError(
+          `the ${type} provider answered ${operation} with the wrong number of results`,
+        );
+      }
+      for (const answer of answers) {
+        if (answer instanceof Error) {
+          results.push(mapError(type, operation, answer));
+          continue;
+        }
+        try {
+          results.push(check(answer));
+        } catch (error) {
+          results.push(error as Error);
+        }
+      }
+    }
+    return results;
   }
 
   function requireCapability(c: Capability): void {
@@ -211,6 +259,29 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
       } finally {
         plaintext.fill(0);
       }
+    },
+
+    async unwrapKeys(inputs) {
+      const checked = inputs.map(checkUnwrapInput);
+      const unwrap = provider.unwrapKeys?.bind(provider);
+      if (!capabilities.batch || unwrap === undefined) {
+        return settleLimit(checked, CONCURRENCY, (input) => guarded.unwrapKey(input));
+      }
+      return inBatches(checked, 'unwrapKeys', unwrap, (out) => {
+        if (!isBytes(out) || out.length < MIN_DATA_KEY || out.length > MAX_DATA_KEY) {
+          throw new ProviderError(`the ${type} provider returned a data key of the wrong size`);
+        }
+        return out;
+      });
+    },
+
+    async rewrapKeys(inputs) {
+      const checked = inputs.map(checkUnwrapInput);
+      const rewrap = provider.rewrapKeys?.bind(provider);
+      if (!capabilities.batch || rewrap === undefined) {
+        return settleLimit(checked, CONCURRENCY, (input) => guarded.rewrapKey(input));
+      }
+      return inBatches(checked, 'rewrapKeys', rewrap, (out) => checkWrapped(type, out));
     },
 
     async getKey(keyId, version) {

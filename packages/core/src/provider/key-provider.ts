@@ -21,6 +21,8 @@ export interface ProviderCapabilities {
   readonly generateDataKey: boolean;
   /** Re-wraps a wrapped key under the newest version without exposing it (KMS ReEncrypt, Vault rewrap). */
   readonly rewrapKey: boolean;
+  /** Unwraps and re-wraps many keys per backend request (Vault `batch_input`). */
+  readonly batch: boolean;
   /** Hands out key material: `getKey`. */
   readonly getKey: boolean;
   readonly createKey: boolean;
@@ -36,6 +38,7 @@ export type Capability = keyof ProviderCapabilities;
 export const ALL_CAPABILITIES: readonly Capability[] = [
   'generateDataKey',
   'rewrapKey',
+  'batch',
   'getKey',
   'createKey',
   'importKey',
@@ -129,6 +132,12 @@ export interface KeyProvider {
   generateDataKey?(input: GenerateDataKeyInput): Promise<DataKey>;
   /** Moves a wrapped key to the newest version of its master key. */
   rewrapKey?(input: UnwrapKeyInput): Promise<WrappedKey>;
+  /**
+   * Batch forms (capability `batch`): one result per input, in order; a
+   * failed item is an Error in its slot, the others still succeed.
+   */
+  unwrapKeys?(inputs: readonly UnwrapKeyInput[]): Promise<(Uint8Array | Error)[]>;
+  rewrapKeys?(inputs: readonly UnwrapKeyInput[]): Promise<(WrappedKey | Error)[]>;
 
   /** Latest version when `version` is omitted. */
   getKey?(keyId: string, version?: number): Promise<KeyMaterial>;

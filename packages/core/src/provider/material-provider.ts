@@ -57,6 +57,7 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
   const capabilities: ProviderCapabilities = Object.freeze({
     generateDataKey: true,
     rewrapKey: true,
+    batch: false,
     getKey: true,
     createKey: store.writable,
     importKey: store.writable,
