@@ -65,7 +65,8 @@ export {
   type KeystoreOptions,
 } from './keystore/keystore.js';
 export type { GuardedProvider } from './provider/guard-provider.js';
-export { checkKeyId, type GuardOptions, guardProvider } from './provider/guard-provider.js';
+export { type GuardOptions, guardProvider } from './provider/guard-provider.js';
+export { checkKeyId, isValidKeyId } from './provider/key-id.js';
 export {
   ALL_CAPABILITIES,
   type Capability,

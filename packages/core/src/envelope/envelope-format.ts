@@ -1,4 +1,5 @@
 import { InvalidToken } from '../errors/invalid-token.js';
+import { isValidKeyId } from '../provider/key-id.js';
 
 /**
  * The envelope, version 1 (docs/envelope-format.md is the reference):
@@ -111,7 +112,7 @@ function decodeHeader(b: Buffer): EnvelopeHeader {
   if (
     algorithm === undefined ||
     providerLength === 0 ||
-    keyIdLength === 0 ||
+    !isValidKeyId(keyId) ||
     version < 1 ||
     wrappedLength === 0 ||
     !/^[a-z][a-z0-9-]*$/.test(provider)

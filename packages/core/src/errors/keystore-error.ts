@@ -31,6 +31,12 @@ export type KeystoreErrorCode =
   /** A provider broke its contract or failed in an unexpected way. */
   | 'ProviderError';
 
+/**
+ * Marks our errors across copies of this package (its ESM and CJS builds, or
+ * two installed versions), where `instanceof` would not see them.
+ */
+const BRAND = Symbol.for('@keystore/core/error');
+
 /** Base class of every error this library throws on purpose. */
 export class KeystoreError extends Error {
   readonly code: KeystoreErrorCode;
@@ -39,6 +45,7 @@ export class KeystoreError extends Error {
     super(message, options);
     this.code = code;
     this.name = code;
+    Object.defineProperty(this, BRAND, { value: true });
   }
 }
 
@@ -110,5 +117,7 @@ export class ProviderError extends KeystoreError {
 
 /** Whether `error` is one of ours with the given code. */
 export function isKeystoreError(error: unknown, code?: KeystoreErrorCode): error is KeystoreError {
-  return error instanceof KeystoreError && (code === undefined || error.code === code);
+  if (error === null || typeof error !== 'object') return false;
+  const ours = error instanceof KeystoreError || (error as { [BRAND]?: unknown })[BRAND] === true;
+  return ours && (code === undefined || (error as KeystoreError).code === code);
 }

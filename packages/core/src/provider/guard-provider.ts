@@ -2,12 +2,14 @@ import { normalizeContext } from '../context/encryption-context.js';
 import {
   Closed,
   InvalidArgument,
-  KeystoreError,
+  isKeystoreError,
+  type KeystoreError,
   ProviderError,
   ProviderUnavailable,
   UnsupportedOperation,
 } from '../errors/keystore-error.js';
 import { settleLimit } from '../util/settle-limit.js';
+import { checkKeyId } from './key-id.js';
 import {
   ALL_CAPABILITIES,
   type Capability,
@@ -34,15 +36,8 @@ export interface GuardOptions {
 const BATCH_SIZE = 250;
 const CONCURRENCY = 16;
 
-const KEY_ID = /^[\p{L}\p{N}._:/@+=-]{1,256}$/u;
 const MIN_DATA_KEY = 16;
 const MAX_DATA_KEY = 64;
-
-export function checkKeyId(keyId: unknown): asserts keyId is string {
-  if (typeof keyId !== 'string' || !KEY_ID.test(keyId)) {
-    throw new InvalidArgument('key id must be 1 to 256 characters: letters, digits and . _ : / @ + = -');
-  }
-}
 
 function checkVersion(version: unknown, what: string): asserts version is number {
   if (!Number.isSafeInteger(version) || (version as number) < 1) {
@@ -56,7 +51,7 @@ function isBytes(value: unknown): value is Uint8Array {
 
 /** An adapter error becomes ours; a foreign error keeps only its class name and code. */
 function mapError(type: string, operation: string, error: unknown): KeystoreError {
-  if (error instanceof KeystoreError) return error;
+  if (isKeystoreError(error)) return error;
   const code = (error as { code?: unknown })?.code;
   const name = (error as { name?: unknown })?.name;
   const detail = [typeof name === 'string' ? name : 'error', typeof code === 'string' ? code : undefined]

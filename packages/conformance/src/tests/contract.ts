@@ -1,0 +1,39 @@
+import { ALL_CAPABILITIES, type Capability, SPECIFICATION_VERSION } from '@keystore/core';
+import { check, checkEqual } from '../assert.js';
+import { defineTest } from './helpers.js';
+
+export const contractTests = [
+  defineTest({
+    name: 'declares specification v1, its type and every capability',
+    group: 'contract',
+    requires: [],
+    description:
+      'specificationVersion is the one the core speaks, type is a lower-case name, every capability is declared true or false, and each declared operation is implemented.',
+    async run(ctx) {
+      const provider = ctx.fixture.provider;
+      checkEqual(provider.specificationVersion, SPECIFICATION_VERSION, 'provider.specificationVersion');
+      check(
+        typeof provider.type === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(provider.type),
+        `provider.type must be lower-case letters, digits and dashes, got ${JSON.stringify(provider.type)}`,
+      );
+      checkEqual(ctx.provider.type, provider.type, 'the guarded provider type');
+      check(
+        typeof provider.capabilities === 'object' && provider.capabilities !== null,
+        'provider.capabilities must be an object',
+      );
+      const undeclared = ALL_CAPABILITIES.filter((c) => typeof provider.capabilities[c] !== 'boolean');
+      check(
+        undeclared.length === 0,
+        `provider.capabilities must declare every capability true or false; not declared: ${undeclared.join(', ')}`,
+      );
+      for (const method of ['wrapKey', 'unwrapKey', 'close'] as const) {
+        check(typeof provider[method] === 'function', `provider.${method} must be a function`);
+      }
+      const methodsOf = (c: Capability) => (c === 'batch' ? (['unwrapKeys', 'rewrapKeys'] as const) : [c]);
+      const missing = ALL_CAPABILITIES.filter(
+        (c) => provider.capabilities[c] && methodsOf(c).some((m) => typeof provider[m] !== 'function'),
+      );
+      check(missing.length === 0, `declared but not implemented: ${missing.join(', ')}`);
+    },
+  }),
+];

@@ -1,0 +1,20 @@
+import { randomBytes } from 'node:crypto';
+import { createEnvProvider } from '@keystore/core';
+import { describe, it } from 'vitest';
+import { runConformanceSuite } from '../src/index.js';
+
+/** Two Fernet keys, newest first, as the env provider reads them. */
+const versions = () => [randomBytes(32), randomBytes(32)].map((k) => k.toString('base64url')).join(',');
+
+// The env provider is read-only: the suite uses two keys made here, with two versions each.
+runConformanceSuite({
+  name: 'env',
+  describe,
+  it,
+  factory: async () => ({
+    provider: await createEnvProvider({
+      env: { KEYSTORE_KEY_APP_A: versions(), KEYSTORE_KEY_APP_B: versions() },
+    }),
+    existingKeys: ['app_a', 'app_b'],
+  }),
+});

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export const FILE_MODE = 0o600;
+
+/** The name of a temp file next to `path`: `.<name>.<random>.tmp`, in the same directory (so rename is atomic). */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * Replaces `path` with `data` so that a reader, or a crash, sees either the
+ * old file or the new one, never a mix: a temp file in the same directory
+ * (mode 0600, created exclusively), fsync, rename over the target, fsync of
+ * the directory so the rename itself is durable. The temp file is removed
+ * if anything fails before the rename (or `beforeRename` throws).
+ */
+export async function atomicWriteFile(
+  path: string,
+  data: string | Uint8Array,
+  /** Runs after the temp file is durable, just before the rename; throwing cancels the write. */
+  beforeRename?: () => Promise<void>,
+): Promise<void> {
+  const temp = tempPathFor(path);
+  let renamed = false;
+  try {
+    const handle = await open(temp, 'wx', FILE_MODE);
+    try {
+      // The umask can only clear bits; chmod makes the mode exactly 0600 whatever it is.
+      await handle.chmod(FILE_MODE);
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await beforeRename?.();
+    await rename(temp, path);
+    renamed = true;
+  } finally {
+    if (!renamed) await unlink(temp).catch(() => {});
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** fsyncs a directory; platforms that cannot (Windows) are skipped. */
+export async function syncDirectory(dir: string): Promise<void> {
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF' && code !== 'EACCES') {
+      throw error;
+    }
+  } finally {
+    await handle?.close();
+  }
+}

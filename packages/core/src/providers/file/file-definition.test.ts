@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveSecret } from '../../config/secret-ref.js';
+import type { ProviderContext } from '../../registry/provider-definition.js';
+import { fileProviderDefinition } from './file-definition.js';
+import { rejectionOf, tempDir } from './file-test-support.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let ctx: ProviderContext;
+
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  const env = { KS_PASSWORD: 'from the environment', KS_MASTER: randomBytes(32).toString('base64url') };
+  ctx = {
+    env,
+    baseDir: dir,
+    resolveSecret: (ref, field) => resolveSecret(ref, field, { env, baseDir: dir }),
+  };
+});
+afterEach(() => cleanup());
+
+describe('file provider configuration', () => {
+  it('creates a keystore from plain configuration, the path relative to the configuration', async () => {
+    const config = fileProviderDefinition.parseConfig({
+      type: 'file',
+      path: 'app.keystore.json',
+      password: { env: 'KS_PASSWORD' },
+      create: true,
+      kdf: { name: 'pbkdf2-sha256', iterations: 1000 },
+    });
+    const provider = await fileProviderDefinition.create(config, ctx);
+    await provider.createKey?.('k');
+    await provider.close();
+    expect(await readdir(dir)).toEqual(['app.keystore.json']);
+
+    const masterConfig = {
+      type: 'file',
+      path: join(dir, 'm.json'),
+      masterKey: { env: 'KS_MASTER' },
+      create: true,
+    };
+    const keyed = await fileProviderDefinition.create(fileProviderDefinition.parseConfig(masterConfig), ctx);
+    await keyed.close();
+  });
+
+  it('rejects bad configuration with ConfigError naming the field', () => {
+    const bad = [
+      { type: 'file', path: 'k.json' },
+      { type: 'file', path: 'k.json', password: { env: 'A' }, masterKey: { env: 'B' } },
+      { type: 'file', password: { env: 'A' } },
+      { type: 'file', path: 'k.json', password: 'inline' },
+      { type: 'file', path: 'k.json', password: { env: 'A' }, kdf: { name: 'argon2' } },
+      { type: 'file', path: 'k.json', password: { env: 'A' }, extra: 1 },
+    ];
+    for (const config of bad) {
+      expect(() => fileProviderDefinition.parseConfig(config), JSON.stringify(config)).toThrow(
+        expect.objectContaining({ code: 'ConfigError' }),
+      );
+    }
+  });
+
+  it('says when a master key is not 32 bytes of base64url', async () => {
+    const config = fileProviderDefinition.parseConfig({
+      type: 'file',
+      path: 'k.json',
+      masterKey: { value: 'too-short' },
+      create: true,
+    });
+    const error = await rejectionOf(fileProviderDefinition.create(config, ctx));
+    expect(error.code).toBe('ConfigError');
+    expect(error.message).toContain('provider.masterKey');
+    expect(error.message).not.toContain('too-short');
+  });
+});

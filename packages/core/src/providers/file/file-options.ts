@@ -1,0 +1,111 @@
+import { ConfigError } from '../../errors/keystore-error.js';
+import type { FileLockOptions } from './file-lock.js';
+import { type KdfOptions, type KdfParams, MASTER_KEY_LENGTH, resolveKdfOptions } from './kdf.js';
+
+export interface FileStoreOptions {
+  /** The keystore file. */
+  readonly path: string;
+  /** Derives the master key with the file's KDF. A string is normalized to Unicode NFC and UTF-8 encoded. Give this or `masterKey`. */
+  readonly password?: string | Uint8Array;
+  /** The master key itself, 32 bytes (no KDF). Give this or `password`. */
+  readonly masterKey?: Uint8Array;
+  /** Create the file if it does not exist (default false: a missing file is a ConfigError). */
+  readonly create?: boolean;
+  /** The KDF of a file this call creates (default scrypt at OWASP cost); an existing file's own parameters always win. */
+  readonly kdf?: KdfOptions;
+  /** Open a file that group or others can read or write (default false: refused with AccessDenied). */
+  readonly allowInsecurePermissions?: boolean;
+  /** Give up waiting for another process's write lock after this many ms (default 10,000), with Conflict. */
+  readonly lockTimeoutMs?: number;
+  /** A lock file older than this many ms is stale and broken (default 60,000). */
+  readonly staleLockMs?: number;
+}
+
+/** The secret, copied into a buffer the store zeroes once the master key is derived. */
+export interface FileSecret {
+  readonly kind: 'password' | 'masterKey';
+  readonly bytes: Buffer;
+}
+
+export interface CheckedFileOptions {
+  readonly path: string;
+  readonly secret: FileSecret;
+  /** For a new file; only with a password. */
+  readonly kdf: KdfParams | undefined;
+  readonly create: boolean;
+  readonly allowInsecurePermissions: boolean;
+  readonly lock: FileLockOptions;
+}
+
+function optionalInteger(value: unknown, field: string, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new ConfigError(`${field} must be an integer from ${min} to ${max}`);
+  }
+  return value as number;
+}
+
+function optionalBoolean(value: unknown, field: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new ConfigError(`${field} must be true or false`);
+  return value;
+}
+
+function secretOf(options: FileStoreOptions): FileSecret {
+  const { password, masterKey } = options;
+  if (password !== undefined && masterKey !== undefined) {
+    throw new ConfigError('give exactly one of password and masterKey, not both');
+  }
+  if (masterKey !== undefined) {
+    if (!(masterKey instanceof Uint8Array) || masterKey.length !== MASTER_KEY_LENGTH) {
+      throw new ConfigError(`masterKey must be ${MASTER_KEY_LENGTH} bytes`);
+    }
+    if (options.kdf !== undefined) throw new ConfigError('kdf applies to a password, not to a masterKey');
+    return { kind: 'masterKey', bytes: Buffer.from(masterKey) };
+  }
+  if (typeof password === 'string') {
+    if (password.length === 0) throw new ConfigError('password must not be empty');
+    return { kind: 'password', bytes: Buffer.from(password.normalize('NFC'), 'utf8') };
+  }
+  if (password instanceof Uint8Array) {
+    if (password.length === 0) throw new ConfigError('password must not be empty');
+    return { kind: 'password', bytes: Buffer.from(password) };
+  }
+  if (password !== undefined) throw new ConfigError('password must be a string or a Uint8Array');
+  throw new ConfigError('the file provider needs a password or a masterKey');
+}
+
+/** Validates the options; messages name the field, never a secret. @throws ConfigError */
+export function checkFileOptions(options: FileStoreOptions): CheckedFileOptions {
+  if (typeof options !== 'object' || options === null)
+    throw new ConfigError('file provider options are required');
+  if (typeof options.path !== 'string' || options.path.length === 0) {
+    throw new ConfigError('path must name the keystore file');
+  }
+  const create = optionalBoolean(options.create, 'create');
+  const allowInsecurePermissions = optionalBoolean(
+    options.allowInsecurePermissions,
+    'allowInsecurePermissions',
+  );
+  const timeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 600_000);
+  const staleMs = optionalInteger(options.staleLockMs, 'staleLockMs', 1_000, 86_400_000);
+  const secret = secretOf(options);
+  let kdf: KdfParams | undefined;
+  try {
+    kdf = secret.kind === 'password' ? resolveKdfOptions(options.kdf) : undefined;
+  } catch (error) {
+    secret.bytes.fill(0);
+    throw error;
+  }
+  return {
+    path: options.path,
+    secret,
+    kdf,
+    create,
+    allowInsecurePermissions,
+    lock: {
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      ...(staleMs === undefined ? {} : { staleMs }),
+    },
+  };
+}

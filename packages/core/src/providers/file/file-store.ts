@@ -1,0 +1,283 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import {
+  AccessDenied,
+  Closed,
+  ConfigError,
+  Conflict,
+  isKeystoreError,
+  KeyExists,
+} from '../../errors/keystore-error.js';
+import type { MaterialStore, StoredKey } from '../../provider/material-store.js';
+import { atomicWriteFile } from './atomic-write.js';
+import { canonicalJson } from './canonical-json.js';
+import {
+  type KdfBlock,
+  type KeyEntry,
+  type KeystoreDocument,
+  parseDocument,
+  SALT_LENGTH,
+  serializeDocument,
+} from './file-format.js';
+import { currentSignature, errnoOf, fileSystemError, locate, readKeystoreFile } from './file-io.js';
+import { deriveFileKeys, type FileKeys } from './file-keys.js';
+import { withFileLock } from './file-lock.js';
+import { computeMac } from './file-mac.js';
+import {
+  type CheckedFileOptions,
+  checkFileOptions,
+  type FileSecret,
+  type FileStoreOptions,
+} from './file-options.js';
+import { checkStoredKey, openSnapshot, type SealedKey, type Snapshot, sealKey } from './file-snapshot.js';
+import { deriveMasterKey, type KdfParams } from './kdf.js';
+
+export type { FileStoreOptions } from './file-options.js';
+
+export const FILE_PROVIDER_TYPE = 'file';
+
+function latestOf(key: StoredKey | undefined): number {
+  return key === undefined ? 0 : (key.versions[key.versions.length - 1]?.version ?? 0);
+}
+
+function kdfParamsOf(kdf: KdfBlock): KdfParams | undefined {
+  switch (kdf.name) {
+    case 'scrypt':
+      return { name: 'scrypt', N: kdf.N, r: kdf.r, p: kdf.p };
+    case 'pbkdf2-sha256':
+      return { name: 'pbkdf2-sha256', iterations: kdf.iterations };
+    default:
+      return undefined;
+  }
+}
+
+/** The master key for `kdf` (derived from a password once, or the given key), turned into the file's subkeys. */
+async function fileKeysFor(path: string, secret: FileSecret, kdf: KdfBlock): Promise<FileKeys> {
+  const params = kdfParamsOf(kdf);
+  if (params === undefined && secret.kind === 'password') {
+    throw new ConfigError(
+      `keystore file ${path} is protected by a master key, not a password: give masterKey`,
+    );
+  }
+  if (params !== undefined && secret.kind === 'masterKey') {
+    throw new ConfigError(
+      `keystore file ${path} is protected by a password (${params.name}), not a master key: give password`,
+    );
+  }
+  const salt = Buffer.from(kdf.salt, 'base64url');
+  const master =
+    params === undefined ? Buffer.from(secret.bytes) : await deriveMasterKey(secret.bytes, salt, params);
+  try {
+    return deriveFileKeys(master, salt);
+  } finally {
+    master.fill(0);
+  }
+}
+
+function sameKeystore(a: KeystoreDocument, b: KeystoreDocument): boolean {
+  return a.verifier === b.verifier && canonicalJson({ ...a.kdf }) === canonicalJson({ ...b.kdf });
+}
+
+async function openExisting(
+  options: CheckedFileOptions,
+  path: string,
+): Promise<{ keys: FileKeys; snapshot: Snapshot }> {
+  const { text, signature } = await readKeystoreFile(path, options.allowInsecurePermissions);
+  const doc = parseDocument(text, path);
+  const keys = await fileKeysFor(path, options.secret, doc.kdf);
+  const stored = Buffer.from(doc.verifier, 'base64url');
+  if (stored.length !== keys.verifier.length || !timingSafeEqual(stored, keys.verifier)) {
+    throw new AccessDenied(`wrong password or master key for keystore file ${path}`);
+  }
+  return { keys, snapshot: openSnapshot(path, doc, keys, signature) };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (errnoOf(error) === 'ENOENT') return false;
+    throw fileSystemError('open keystore file', path, error);
+  }
+}
+
+async function createNew(
+  options: CheckedFileOptions,
+  path: string,
+): Promise<{ keys: FileKeys; snapshot: Snapshot }> {
+  const salt = randomBytes(SALT_LENGTH).toString('base64url');
+  const kdf: KdfBlock = options.kdf === undefined ? { name: 'none', salt } : { ...options.kdf, salt };
+  // The slow derivation happens before the lock, so other processes are not kept waiting.
+  const keys = await fileKeysFor(path, options.secret, kdf);
+  const content = { kdf, verifier: keys.verifier.toString('base64url'), keys: new Map<string, KeyEntry>() };
+  const doc: KeystoreDocument = { ...content, mac: computeMac(keys.mac, content) };
+  const created = await withFileLock(`${path}.lock`, options.lock, async () => {
+    if (await exists(path)) return false;
+    await write(path, doc);
+    return true;
+  });
+  // Another process created it first: open theirs.
+  if (!created) return openExisting(options, path);
+  return { keys, snapshot: { signature: await currentSignature(path), doc, keys: new Map() } };
+}
+
+async function write(path: string, doc: KeystoreDocument, beforeRename?: () => Promise<void>): Promise<void> {
+  try {
+    await atomicWriteFile(path, serializeDocument(doc), beforeRename);
+  } catch (error) {
+    if (isKeystoreError(error)) throw error;
+    throw fileSystemError('write keystore file', path, error);
+  }
+}
+
+/**
+ * The `file` store: a local keystore file (see README.md in this folder),
+ * like a Java keystore. The master key is derived once, here; keys are
+ * decrypted once per change of the file. Reads use the in-memory state
+ * until the file changes on disk; every write takes the lock file, re-reads
+ * the file and checks `expectedLatest` against what is on disk, then
+ * replaces the file atomically.
+ */
+export async function createFileStore(options: FileStoreOptions): Promise<MaterialStore> {
+  const checked = checkFileOptions(options);
+  let opened: { keys: FileKeys; snapshot: Snapshot };
+  let path: string;
+  try {
+    const location = await locate(checked.path);
+    path = location.path;
+    if (location.exists) {
+      opened = await openExisting(checked, path);
+    } else if (checked.create) {
+      opened = await createNew(checked, path);
+    } else {
+      throw new ConfigError(
+        `keystore file ${path} does not exist: pass create: true to create it (or check the path)`,
+      );
+    }
+  } finally {
+    checked.secret.bytes.fill(0);
+  }
+  return fileStore(checked, path, opened.keys, opened.snapshot);
+}
+
+function fileStore(
+  options: CheckedFileOptions,
+  path: string,
+  keys: FileKeys,
+  initial: Snapshot,
+): MaterialStore {
+  const lockPath = `${path}.lock`;
+  let snapshot: Snapshot | undefined = initial;
+  let reloading: Promise<Snapshot> | undefined;
+
+  function open(): Snapshot {
+    if (snapshot === undefined) throw new Closed('the file provider is closed');
+    return snapshot;
+  }
+
+  async function reload(before: Snapshot): Promise<Snapshot> {
+    const { text, signature } = await readKeystoreFile(path, options.allowInsecurePermissions);
+    const doc = parseDocument(text, path);
+    if (!sameKeystore(before.doc, doc)) {
+      throw new AccessDenied(
+        `keystore file ${path} was replaced by a keystore with another password or master key: open it again`,
+      );
+    }
+    const next = openSnapshot(path, doc, keys, signature, before);
+    open();
+    snapshot = next;
+    return next;
+  }
+
+  /** The state of the file as it is on disk now: the in-memory one unless the file changed. */
+  async function current(): Promise<Snapshot> {
+    const before = open();
+    if ((await currentSignature(path)) === before.signature) return before;
+    // Concurrent readers share one reload.
+    reloading ??= reload(before).finally(() => {
+      reloading = undefined;
+    });
+    return reloading;
+  }
+
+  /**
+   * Under the lock: the file as it is now. Never a shared reload, which may
+   * have read the file before this lock was taken.
+   */
+  async function currentLocked(): Promise<Snapshot> {
+    const before = open();
+    if ((await currentSignature(path)) === before.signature) return before;
+    return reload(before);
+  }
+
+  async function commit(before: Snapshot, keyId: string, sealed: SealedKey | undefined): Promise<void> {
+    const entries = new Map(before.doc.keys);
+    const stored = new Map(before.keys);
+    if (sealed === undefined) {
+      entries.delete(keyId);
+      stored.delete(keyId);
+    } else {
+      entries.set(keyId, sealed.entry);
+      stored.set(keyId, sealed.stored);
+    }
+    const content = { kdf: before.doc.kdf, verifier: before.doc.verifier, keys: entries };
+    const doc: KeystoreDocument = { ...content, mac: computeMac(keys.mac, content) };
+    await write(path, doc, async () => {
+      // Last check before replacing the file: still the one we read. Only a lock broken as
+      // stale (its holder stalled past staleLockMs) lets another writer in between.
+      if ((await currentSignature(path)) !== before.signature) {
+        throw new Conflict(`keystore file ${path} was changed by another process during this write; retry`);
+      }
+    });
+    const signature = await currentSignature(path);
+    open();
+    snapshot = { signature, doc, keys: stored };
+  }
+
+  return {
+    type: FILE_PROVIDER_TYPE,
+    writable: true,
+
+    async load(keyId) {
+      return (await current()).keys.get(keyId);
+    },
+
+    async list() {
+      return [...(await current()).keys.values()];
+    },
+
+    async save(key, expectedLatest) {
+      open();
+      checkStoredKey(key);
+      await withFileLock(lockPath, options.lock, async () => {
+        // Under the lock nobody else writes: this is what is on disk, and it stays so until we write.
+        const before = await currentLocked();
+        const existing = before.keys.get(key.keyId);
+        if (expectedLatest === 0 && existing !== undefined) {
+          throw new KeyExists(`key '${key.keyId}' already exists`);
+        }
+        if (latestOf(existing) !== expectedLatest) {
+          throw new Conflict(`key '${key.keyId}' was changed concurrently; retry`);
+        }
+        await commit(before, key.keyId, sealKey(key, before, keys));
+      });
+    },
+
+    async remove(keyId) {
+      open();
+      await withFileLock(lockPath, options.lock, async () => {
+        const before = await currentLocked();
+        if (!before.keys.has(keyId)) return;
+        await commit(before, keyId, undefined);
+      });
+    },
+
+    async close() {
+      const last = snapshot;
+      snapshot = undefined;
+      if (last === undefined) return;
+      for (const key of last.keys.values()) for (const v of key.versions) v.material.fill(0);
+    },
+  };
+}

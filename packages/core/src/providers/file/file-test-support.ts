@@ -1,0 +1,25 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KeystoreError } from '../../errors/keystore-error.js';
+import type { KdfOptions } from './kdf.js';
+
+/** Test-only costs: the lowest the provider accepts. */
+export const FAST_SCRYPT: KdfOptions = { name: 'scrypt', N: 2 ** 10, r: 8, p: 1 };
+export const FAST_PBKDF2: KdfOptions = { name: 'pbkdf2-sha256', iterations: 1_000 };
+
+/** A fresh directory under the system temp dir; `cleanup` removes it. */
+export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'keystore-file-test-'));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejectionOf(promise: Promise<unknown>): Promise<KeystoreError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as KeystoreError;
+  }
+  throw new Error('expected a rejection, but the promise resolved');
+}
