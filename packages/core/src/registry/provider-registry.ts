@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/keystore-error.js';
 import { envProviderDefinition } from '../providers/env/env-definition.js';
+import { fileProviderDefinition } from '../providers/file/file-definition.js';
 import { memoryProviderDefinition } from '../providers/memory/memory-definition.js';
 import type { ProviderDefinition } from './provider-definition.js';
 
@@ -7,6 +8,7 @@ import type { ProviderDefinition } from './provider-definition.js';
 export const BUILTIN_PROVIDERS: Readonly<Record<string, ProviderDefinition<never>>> = {
   memory: memoryProviderDefinition as ProviderDefinition<never>,
   env: envProviderDefinition as ProviderDefinition<never>,
+  file: fileProviderDefinition as ProviderDefinition<never>,
 };
 
 /** Provider types that live in adapter packages, resolved on demand. */

@@ -79,11 +79,11 @@ describe('file lock', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
   });
 
-  it('gives up after the timeout with Conflict naming the lock file, and leaves a live lock alone', async () => {
+  it('gives up after the timeout with ProviderUnavailable naming the lock file, and leaves a live lock alone', async () => {
     await writeFile(lockPath, lockOf({ pid: process.pid }), { flag: 'wx' });
     const started = Date.now();
     const error = await rejectionOf(withFileLock(lockPath, { timeoutMs: 300 }, async () => {}));
-    expect(error.code).toBe('Conflict');
+    expect(error.code).toBe('ProviderUnavailable');
     expect(error.message).toContain(lockPath);
     expect(error.message).toContain(`pid ${process.pid}`);
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
@@ -106,7 +106,7 @@ describe('file lock', () => {
   it('does not judge a pid from another host, but breaks a lock older than staleMs', async () => {
     await writeFile(lockPath, lockOf({ pid: await deadPid(), hostname: 'elsewhere' }), { flag: 'wx' });
     expect((await rejectionOf(withFileLock(lockPath, { timeoutMs: 200 }, async () => {}))).code).toBe(
-      'Conflict',
+      'ProviderUnavailable',
     );
     const old = new Date(Date.now() - 120_000);
     await utimes(lockPath, old, old);
@@ -117,7 +117,7 @@ describe('file lock', () => {
   it('treats an unreadable lock as live until it is stale', async () => {
     await writeFile(lockPath, '', { flag: 'wx' });
     expect((await rejectionOf(withFileLock(lockPath, { timeoutMs: 200 }, async () => {}))).code).toBe(
-      'Conflict',
+      'ProviderUnavailable',
     );
     const old = new Date(Date.now() - 5_000);
     await utimes(lockPath, old, old);

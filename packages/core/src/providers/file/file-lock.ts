@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Conflict } from '../../errors/keystore-error.js';
+import { ProviderUnavailable } from '../../errors/keystore-error.js';
 import { FILE_MODE } from './atomic-write.js';
 import { errnoOf, fileSystemError } from './file-io.js';
 
 /**
  * An exclusive lock between processes: a lock file created with O_EXCL
  * (`wx`) that holds its owner's pid, host name, time and a random token.
- * Waiting is a bounded retry with jittered backoff, then `Conflict` naming
+ * Waiting is a bounded retry with jittered backoff, then `ProviderUnavailable` naming
  * the lock file. A stale lock (its owner's pid is dead on this host, or it
  * is older than `staleMs`) is broken, under a second short-lived lock
  * (`<lock>.break`) so that two processes breaking the same stale lock
@@ -164,15 +164,15 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<Lock
   for (let attempt = 0; ; attempt++) {
     if (await createExclusive(lockPath, content)) return owner;
     const state = await readState(lockPath);
-    if (state === undefined) continue; // released meanwhile: try again at once
-    if (isStale(state, staleMs) && (await breakStaleLock(lockPath, staleMs))) continue;
+    if (state !== undefined && isStale(state, staleMs) && (await breakStaleLock(lockPath, staleMs))) continue;
     const left = deadline - Date.now();
     if (left <= 0) {
-      throw new Conflict(
+      throw new ProviderUnavailable(
         `the keystore is locked by another process: lock file ${lockPath}${describeOwner(state)}; ` +
           `gave up after ${timeoutMs} ms. If no process is using the keystore, delete ${lockPath}`,
       );
     }
+    if (state === undefined) continue; // released meanwhile: try again at once
     const backoff = Math.min(250, 5 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random());
     await sleep(Math.max(1, Math.min(left, backoff)));
   }

@@ -15,7 +15,7 @@ export interface FileStoreOptions {
   readonly kdf?: KdfOptions;
   /** Open a file that group or others can read or write (default false: refused with AccessDenied). */
   readonly allowInsecurePermissions?: boolean;
-  /** Give up waiting for another process's write lock after this many ms (default 10,000), with Conflict. */
+  /** Give up waiting for another process's write lock after this many ms (default 10,000), with ProviderUnavailable (not retried). */
   readonly lockTimeoutMs?: number;
   /** A lock file older than this many ms is stale and broken (default 60,000). */
   readonly staleLockMs?: number;
