@@ -18,6 +18,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseEnv } from '../lib/envfile.mjs';
 
 export type ServiceName = 'redis' | 'vault' | 'kms' | 'gpg';
 export type InfraEnv = Record<string, string>;
@@ -65,25 +66,8 @@ export function infraEnvFile(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', '.env.test');
 }
 
-/** Parses KEY=value lines (values plain, 'single-quoted' or "double-quoted"). */
-export function parseEnv(text: string): InfraEnv {
-  const env: InfraEnv = {};
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const eq = line.indexOf('=');
-    if (eq <= 0) continue;
-    const key = line
-      .slice(0, eq)
-      .replace(/^export\s+/, '')
-      .trim();
-    let value = line.slice(eq + 1).trim();
-    if (value.startsWith("'")) value = value.slice(1, -1).replaceAll(`'\\''`, "'");
-    else if (value.startsWith('"')) value = value.slice(1, -1).replace(/\\(["\\$`])/g, '$1');
-    env[key] = value;
-  }
-  return env;
-}
+/** Parses KEY=value lines (values plain, 'single-quoted' or "double-quoted"): the writer's own parser. */
+export { parseEnv };
 
 /**
  * The test-infra environment: the env file's values, then any known key the file lacks from

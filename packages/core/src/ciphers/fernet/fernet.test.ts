@@ -1,22 +1,11 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { expectInvalidToken } from '../../errors/expect-invalid-token.js';
 import { InvalidKey } from '../../errors/invalid-key.js';
-import { InvalidToken } from '../../errors/invalid-token.js';
 import { Fernet } from './fernet.js';
 
 const KEY = 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=';
 const T0 = 499_162_800;
-
-function expectInvalidToken(fn: () => unknown): void {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (error) {
-    thrown = error;
-  }
-  expect(thrown).toBeInstanceOf(InvalidToken);
-  expect((thrown as Error).message).toBe(new InvalidToken().message);
-}
 
 /** Flips one bit of the token's decoded bytes and re-encodes it as the library would. */
 function flipBit(token: string, bit: number): string {
