@@ -77,6 +77,8 @@ export function parseEnvelope(envelope: unknown): ParsedEnvelope {
   const headerText = envelope.slice(ENVELOPE_PREFIX.length, dot);
   if (!/^[A-Za-z0-9_-]+$/.test(headerText)) throw new InvalidToken();
   const bytes = Buffer.from(headerText, 'base64url');
+  // Canonical encoding only: no extra character, no stray low bits in the last one.
+  if (bytes.toString('base64url') !== headerText) throw new InvalidToken();
   const header = decodeHeader(bytes);
   const payload = envelope.slice(dot + 1);
   if (payload.length === 0) throw new InvalidToken();
@@ -91,13 +93,15 @@ function decodeHeader(b: Buffer): EnvelopeHeader {
   need(1);
   const providerLength = b.readUInt8(o++);
   need(providerLength);
-  const provider = b.toString('ascii', o, o + providerLength);
+  // latin1, not ascii: Node's ascii decoding drops the high bit, so 0xED would read as 'm'.
+  const provider = b.toString('latin1', o, o + providerLength);
   o += providerLength;
   need(2);
   const keyIdLength = b.readUInt16BE(o);
   o += 2;
   need(keyIdLength);
-  const keyId = b.toString('utf8', o, o + keyIdLength);
+  const keyIdBytes = b.subarray(o, o + keyIdLength);
+  const keyId = keyIdBytes.toString('utf8');
   o += keyIdLength;
   need(4 + 1 + DIGEST_LENGTH + 2);
   const version = b.readUInt32BE(o);
@@ -113,9 +117,10 @@ function decodeHeader(b: Buffer): EnvelopeHeader {
     algorithm === undefined ||
     providerLength === 0 ||
     !isValidKeyId(keyId) ||
+    !Buffer.from(keyId, 'utf8').equals(keyIdBytes) ||
     version < 1 ||
     wrappedLength === 0 ||
-    !/^[a-z][a-z0-9-]*$/.test(provider)
+    !/^[a-z][a-z0-9-]{0,31}$/.test(provider)
   ) {
     throw new InvalidToken();
   }

@@ -50,51 +50,102 @@ describe('Keystore', () => {
     expect(await codeOf(ks.encrypt('x', { context: { n: 1 as unknown as string } }))).toBe('InvalidArgument');
   });
 
-  it('fails every tampered envelope with InvalidToken', async () => {
+  it('fails every tampered envelope loudly: InvalidToken for the crypto, typed errors for a renamed key', async () => {
     const ks = await keystore();
-    const envelope = await ks.encrypt('tamper me');
+    const envelope = await ks.encrypt('tamper me', { context: { a: '1' } });
     const [prefix, header, payload] = envelope.split('.') as [string, string, string];
     const bytes = Buffer.from(header, 'base64url');
+    // Header layout: 1 + 'memory' (6) + 2 + 'app-data' (8) + version (4) + alg (1) + digest (32) + 2 + wrapped.
+    const keyIdStart = 9;
+    const versionStart = keyIdStart + 8;
     for (let i = 0; i < bytes.length; i++) {
-      const copy = Buffer.from(bytes);
-      copy[i] = (copy[i] ?? 0) ^ 0x01;
-      const code = await codeOf(ks.decrypt(`${prefix}.${copy.toString('base64url')}.${payload}`));
-      // A flipped key-id byte may name a key the policy refuses or that does not exist: still a loud, typed failure.
-      expect(['InvalidToken', 'AccessDenied', 'KeyNotFound']).toContain(code);
+      for (const mask of [0x01, 0x80]) {
+        const copy = Buffer.from(bytes);
+        copy[i] = (copy[i] ?? 0) ^ mask;
+        const code = await codeOf(
+          ks.decrypt(`${prefix}.${copy.toString('base64url')}.${payload}`, { context: { a: '1' } }),
+        );
+        if (i >= 1 && i < 7 && mask === 0x01) {
+          // Another provider type ('memory' -> 'lemory'): named in a KeyNotFound.
+          expect(code, `byte ${i}`).toBe('KeyNotFound');
+        } else if (i >= keyIdStart && i < keyIdStart + 8 && mask === 0x01) {
+          // A renamed key: the policy refuses it, or the parser refuses a character no key id has.
+          const renamed = String.fromCharCode(('app-data'.charCodeAt(i - keyIdStart) ^ 1) & 0x7f);
+          expect(code, `byte ${i}`).toBe(
+            /[\p{L}\p{N}._:/@+=-]/u.test(renamed) ? 'AccessDenied' : 'InvalidToken',
+          );
+        } else if (i >= versionStart && i < versionStart + 4 && mask === 0x01 && i === versionStart + 3) {
+          // Version 1 -> 0 is malformed.
+          expect(code, `byte ${i}`).toBe('InvalidToken');
+        } else if (i >= versionStart && i < versionStart + 4) {
+          // A version that does not exist.
+          expect(code, `byte ${i}`).toBe('KeyNotFound');
+        } else {
+          expect(code, `byte ${i} mask ${mask}`).toBe('InvalidToken');
+        }
+      }
     }
-    expect(await codeOf(ks.decrypt(`${prefix}.${header}.${payload.slice(0, -4)}`))).toBe('InvalidToken');
+    expect(await codeOf(ks.decrypt(`${prefix}.${header}A.${payload}`, { context: { a: '1' } }))).toBe(
+      'InvalidToken',
+    );
+    expect(
+      await codeOf(ks.decrypt(`${prefix}.${header}.${payload.slice(0, -4)}`, { context: { a: '1' } })),
+    ).toBe('InvalidToken');
     expect(await codeOf(ks.decrypt(`${prefix}.${header.slice(0, -2)}.${payload}`))).toBe('InvalidToken');
     expect(await codeOf(ks.decrypt('ks1.'))).toBe('InvalidToken');
     expect(await codeOf(ks.decrypt('not an envelope'))).toBe('InvalidToken');
     expect(await codeOf(ks.decrypt(42 as unknown as string))).toBe('InvalidToken');
   });
 
+  it('binds contexts exactly: __proto__ keys, lone surrogates and non-plain objects', async () => {
+    const ks = await keystore();
+    const proto = JSON.parse('{"__proto__":"tenant-A"}') as Record<string, string>;
+    const envelope = await ks.encrypt('x', { context: proto });
+    expect(await codeOf(ks.decrypt(envelope))).toBe('InvalidToken');
+    expect(await codeOf(ks.decrypt(envelope, { context: JSON.parse('{"__proto__":"tenant-B"}') }))).toBe(
+      'InvalidToken',
+    );
+    expect(text(await ks.decrypt(envelope, { context: JSON.parse('{"__proto__":"tenant-A"}') }))).toBe('x');
+    expect(await codeOf(ks.encrypt('x', { context: { user: '\uD800' } }))).toBe('InvalidArgument');
+    expect(await codeOf(ks.encrypt('x', { context: new Map([['a', '1']]) as never }))).toBe(
+      'InvalidArgument',
+    );
+    const full = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, 'v']));
+    expect(text(await ks.decrypt(await ks.encrypt('64', { context: full }), { context: full }))).toBe('64');
+  });
+
   it('does not unwrap a data key moved to another key or version', async () => {
     const ks = await keystore('*');
     const a = parseEnvelope(await ks.encrypt('a'));
     const b = await ks.encrypt('b', { key: 'billing' });
-    const [prefix, , payload] = b.split('.') as [string, string, string];
+    const [, , payload] = b.split('.') as [string, string, string];
     const { formatEnvelope } = await import('../envelope/envelope-format.js');
     const swapped = formatEnvelope({ ...a.header, keyId: 'billing' }, payload);
     expect(await codeOf(ks.decrypt(swapped))).toBe('InvalidToken');
     await ks.rotate('app-data');
     const bumped = formatEnvelope({ ...a.header, version: 2 }, a.payload);
     expect(await codeOf(ks.decrypt(bumped))).toBe('InvalidToken');
-    expect(prefix).toBe('ks1');
+    expect(text(await ks.decrypt(formatEnvelope(a.header, a.payload)))).toBe('a');
   });
 
   it('never unwraps under a key the configuration does not allow', async () => {
-    const open = await keystore('*');
+    const provider = await createMemoryProvider({ keys: ['app-data', 'billing', 'other'] });
+    const open = new Keystore({ provider, allowedKeys: '*' });
     const envelope = await open.encrypt('x', { key: 'other' });
-    const strict = new Keystore({
-      provider: open.provider,
-      defaultKey: 'app-data',
-      allowedKeys: ['billing'],
-    });
+    const strict = new Keystore({ provider, defaultKey: 'app-data', allowedKeys: ['billing'] });
     expect(await codeOf(strict.decrypt(envelope))).toBe('AccessDenied');
     expect(await codeOf(strict.encrypt('x', { key: 'other' }))).toBe('AccessDenied');
-    const prefixed = new Keystore({ provider: open.provider, allowedKeys: ['oth*'] });
+    expect(await codeOf(strict.listVersions('other'))).toBe('AccessDenied');
+    expect((await strict.listKeys()).map((k) => k.keyId)).toEqual(['app-data', 'billing']);
+    const prefixed = new Keystore({ provider, allowedKeys: ['oth*'] });
     expect(text(await prefixed.decrypt(envelope))).toBe('x');
+    // defaultKey is an exact id, never a pattern.
+    expect(() => new Keystore({ provider, defaultKey: '*' })).toThrow(
+      expect.objectContaining({ code: 'ConfigError' }),
+    );
+    expect(() => new Keystore({ provider, allowedKeys: ['*x*'] })).toThrow(
+      expect.objectContaining({ code: 'ConfigError' }),
+    );
   });
 
   it('refuses an envelope made by another provider type, naming both', async () => {

@@ -73,6 +73,12 @@ function wrapContext(context: EncryptionContext, algorithm: EnvelopeAlgorithm): 
   return { ...context, 'keystore:alg': algorithm };
 }
 
+/** The payload cipher for an unwrapped data key; a key of the wrong size cannot be ours: InvalidToken. */
+function payloadCipher(dataKey: Uint8Array): Fernet {
+  if (dataKey.length !== DATA_KEY_LENGTH) throw new InvalidToken();
+  return new Fernet(dataKey);
+}
+
 /**
  * The keystore: envelope encryption over one provider. Every message gets a
  * fresh data key; the provider wraps it under a named master key; the
@@ -80,7 +86,10 @@ function wrapContext(context: EncryptionContext, algorithm: EnvelopeAlgorithm): 
  * a digest of the context.
  */
 export class Keystore {
-  readonly provider: GuardedProvider;
+  /** The provider, behind the guard; private so the key policy cannot be stepped around. */
+  readonly #provider: GuardedProvider;
+  /** The provider type envelopes of this keystore name. */
+  readonly providerType: string;
   readonly defaultKey: string | undefined;
   readonly #policy: KeyPolicy;
 
@@ -88,7 +97,8 @@ export class Keystore {
     if (options === null || typeof options !== 'object' || options.provider === undefined) {
       throw new InvalidArgument('Keystore needs a provider');
     }
-    this.provider = guardProvider(options.provider, options);
+    this.#provider = guardProvider(options.provider, options);
+    this.providerType = this.#provider.type;
     this.defaultKey = options.defaultKey;
     this.#policy = new KeyPolicy(options.defaultKey, options.allowedKeys);
   }
@@ -101,7 +111,7 @@ export class Keystore {
     this.#policy.check(keyId);
     const context = normalizeContext(options.context);
     const algorithm: EnvelopeAlgorithm = 'fernet';
-    const dataKey = await this.provider.generateDataKey({
+    const dataKey = await this.#provider.generateDataKey({
       keyId,
       length: DATA_KEY_LENGTH,
       context: wrapContext(context, algorithm),
@@ -113,7 +123,7 @@ export class Keystore {
       dataKey.plaintext.fill(0);
     }
     const header: EnvelopeHeader = {
-      provider: this.provider.type,
+      provider: this.#provider.type,
       keyId,
       version: dataKey.wrapped.version,
       algorithm,
@@ -131,14 +141,14 @@ export class Keystore {
    */
   async decrypt(envelope: string, options: DecryptOptions = {}): Promise<Uint8Array> {
     const { header, payload, context } = this.#open(envelope, options);
-    const dataKey = await this.provider.unwrapKey({
+    const dataKey = await this.#provider.unwrapKey({
       keyId: header.keyId,
       version: header.version,
       ciphertext: header.wrappedKey,
       context: wrapContext(context, header.algorithm),
     });
     try {
-      return new Fernet(dataKey).decrypt(payload);
+      return payloadCipher(dataKey).decrypt(payload);
     } finally {
       dataKey.fill(0);
     }
@@ -151,7 +161,7 @@ export class Keystore {
    */
   async reencrypt(envelope: string, options: DecryptOptions = {}): Promise<string> {
     const { header, payload, context } = this.#open(envelope, options);
-    const wrapped = await this.provider.rewrapKey({
+    const wrapped = await this.#provider.rewrapKey({
       keyId: header.keyId,
       version: header.version,
       ciphertext: header.wrappedKey,
@@ -169,12 +179,12 @@ export class Keystore {
     options: BulkOptions = {},
   ): Promise<BulkResult<Uint8Array>[]> {
     return this.#bulk(items, options, async (opened) => {
-      const keys = await this.provider.unwrapKeys(opened.map((o) => this.#unwrapInput(o)));
+      const keys = await this.#provider.unwrapKeys(opened.map((o) => this.#unwrapInput(o)));
       return opened.map((o, i) => {
         const key = keys[i];
         if (key instanceof Error || key === undefined) return key ?? new InvalidToken();
         try {
-          return new Fernet(key).decrypt(o.payload);
+          return payloadCipher(key).decrypt(o.payload);
         } catch (error) {
           return error as Error;
         } finally {
@@ -194,7 +204,7 @@ export class Keystore {
     options: BulkOptions = {},
   ): Promise<BulkResult<string>[]> {
     return this.#bulk(items, options, async (opened) => {
-      const wrapped = await this.provider.rewrapKeys(opened.map((o) => this.#unwrapInput(o)));
+      const wrapped = await this.#provider.rewrapKeys(opened.map((o) => this.#unwrapInput(o)));
       return opened.map((o, i) => {
         const w = wrapped[i];
         if (w instanceof Error || w === undefined) return w ?? new InvalidToken();
@@ -222,7 +232,13 @@ export class Keystore {
           return error as Error;
         }
       });
-      const outcomes = opened.length === 0 ? [] : await run(opened);
+      let outcomes: (T | Error)[];
+      try {
+        outcomes = opened.length === 0 ? [] : await run(opened);
+      } catch (error) {
+        // The whole chunk failed (closed, timed out): each of its items says so; earlier chunks' results stay.
+        outcomes = opened.map(() => (error instanceof Error ? error : new InvalidToken()));
+      }
       for (const slot of slots) {
         const outcome: T | Error = slot instanceof Error ? slot : (outcomes[slot] ?? new InvalidToken());
         results.push(outcome instanceof Error ? { ok: false, error: outcome } : { ok: true, value: outcome });
@@ -253,35 +269,42 @@ export class Keystore {
   }
 
   /** Adds a new version of `keyId`; new encryptions use it, old versions still decrypt. */
-  rotate(keyId: string): Promise<KeyMetadata> {
+  async rotate(keyId: string): Promise<KeyMetadata> {
     this.#policy.check(keyId);
-    return this.provider.rotateKey(keyId);
+    return this.#provider.rotateKey(keyId);
   }
 
-  createKey(keyId: string, options?: { description?: string }): Promise<KeyMetadata> {
+  async createKey(keyId: string, options?: { description?: string }): Promise<KeyMetadata> {
     this.#policy.check(keyId);
-    return this.provider.createKey(keyId, options);
+    return this.#provider.createKey(keyId, options);
   }
 
-  listKeys(): Promise<KeyMetadata[]> {
-    return this.provider.listKeys();
+  /** What the provider supports (see `ProviderCapabilities`). */
+  get capabilities(): GuardedProvider['capabilities'] {
+    return this.#provider.capabilities;
   }
 
-  listVersions(keyId: string): Promise<KeyVersionInfo[]> {
-    return this.provider.listVersions(keyId);
+  /** The provider's keys that this keystore may use. */
+  async listKeys(): Promise<KeyMetadata[]> {
+    return (await this.#provider.listKeys()).filter((k) => this.#policy.allows(k.keyId));
+  }
+
+  async listVersions(keyId: string): Promise<KeyVersionInfo[]> {
+    this.#policy.check(keyId);
+    return this.#provider.listVersions(keyId);
   }
 
   /** Closes the provider. Idempotent. */
   close(): Promise<void> {
-    return this.provider.close();
+    return this.#provider.close();
   }
 
   #open(envelope: string, options: DecryptOptions): ParsedEnvelope & { context: EncryptionContext } {
     const parsed = parseEnvelope(envelope);
     const { header } = parsed;
-    if (header.provider !== this.provider.type) {
+    if (header.provider !== this.#provider.type) {
       throw new KeyNotFound(
-        `the envelope was made by the '${header.provider}' provider; this keystore uses '${this.provider.type}'`,
+        `the envelope was made by the '${header.provider}' provider; this keystore uses '${this.#provider.type}'`,
       );
     }
     this.#policy.check(header.keyId);

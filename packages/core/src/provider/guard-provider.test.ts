@@ -142,4 +142,75 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
     expect(closes).toBe(1);
     expect((await failure(g.wrapKey({ keyId: 'k', plaintext: dataKey, context }))).code).toBe('Closed');
   });
+
+  it('waits for calls in flight before closing the provider, and refuses new ones at once', async () => {
+    const base = await broken({});
+    let release: () => void = () => {};
+    const gate = new Promise<void>((done) => {
+      release = done;
+    });
+    let closedWhileBusy = false;
+    let busy = false;
+    const g = guardProvider({
+      ...base,
+      wrapKey: async (input) => {
+        busy = true;
+        await gate;
+        busy = false;
+        return base.wrapKey(input);
+      },
+      close: async () => {
+        closedWhileBusy = busy;
+        await base.close();
+      },
+    });
+    const inFlight = g.wrapKey({ keyId: 'k', plaintext: dataKey, context });
+    await new Promise((done) => setImmediate(done));
+    const closing = g.close();
+    expect((await failure(g.wrapKey({ keyId: 'k', plaintext: dataKey, context }))).code).toBe('Closed');
+    release();
+    expect((await inFlight).version).toBe(1);
+    await closing;
+    expect(closedWhileBusy).toBe(false);
+  });
+
+  it('drops the cause of an adapter KeystoreError and refuses forged errors', async () => {
+    const { KeyNotFound } = await import('../errors/keystore-error.js');
+    const secret = 'token=s.SECRETTOKEN';
+    const g = guardProvider(
+      await broken({
+        wrapKey: async () => {
+          throw Object.assign(new KeyNotFound('no such key'), { cause: { body: secret } });
+        },
+        unwrapKey: async () => {
+          throw { [Symbol.for('@keystore/core/error')]: true, code: 'InvalidToken', message: secret };
+        },
+      }),
+    );
+    const mapped = await failure(g.wrapKey({ keyId: 'k', plaintext: dataKey, context }));
+    expect(mapped.code).toBe('KeyNotFound');
+    expect(mapped.cause).toBeUndefined();
+    const forged = await failure(
+      g.unwrapKey({ keyId: 'k', version: 1, ciphertext: new Uint8Array(60), context }),
+    );
+    expect(forged).toBeInstanceOf(Error);
+    expect(forged.code).toBe('ProviderError');
+    expect(forged.message).not.toContain('SECRETTOKEN');
+  });
+
+  it('rejects a re-wrap to an older version and oversized wrapped keys', async () => {
+    const base = await broken({});
+    const g = guardProvider({
+      ...base,
+      capabilities: { ...base.capabilities, rewrapKey: true },
+      rewrapKey: async (input) => ({ keyId: input.keyId, version: 1, ciphertext: new Uint8Array(40) }),
+      wrapKey: async () => ({ keyId: 'k', version: 1, ciphertext: new Uint8Array(0x10000) }),
+    });
+    expect(
+      (await failure(g.rewrapKey({ keyId: 'k', version: 2, ciphertext: new Uint8Array(60), context }))).code,
+    ).toBe('ProviderError');
+    expect((await failure(g.wrapKey({ keyId: 'k', plaintext: dataKey, context }))).code).toBe(
+      'ProviderError',
+    );
+  });
 });

@@ -1,9 +1,11 @@
+import { randomFillSync } from 'node:crypto';
 import { normalizeContext } from '../context/encryption-context.js';
 import {
   Closed,
   InvalidArgument,
   isKeystoreError,
-  type KeystoreError,
+  KeystoreError,
+  type KeystoreErrorCode,
   ProviderError,
   ProviderUnavailable,
   UnsupportedOperation,
@@ -24,8 +26,9 @@ import {
 /**
  * The provider contract, enforced rather than trusted (as the AWS Encryption
  * SDK's keyring base class does): every call into an adapter is checked on
- * the way in and on the way out, errors are mapped to typed errors with
- * messages that cannot carry secrets, and slow backends time out.
+ * the way in and on the way out, errors are rebuilt as typed errors whose
+ * messages cannot carry a foreign payload, slow backends time out, and
+ * close waits for calls in flight.
  */
 export interface GuardOptions {
   /** Milliseconds before a backend call fails with ProviderUnavailable (default 15 s). */
@@ -35,9 +38,28 @@ export interface GuardOptions {
 /** Items per batch request, and calls in flight when a provider has no batch form. */
 const BATCH_SIZE = 250;
 const CONCURRENCY = 16;
-
 const MIN_DATA_KEY = 16;
 const MAX_DATA_KEY = 64;
+/** Wrapped keys travel in a u16-length envelope field. */
+const MAX_WRAPPED = 0xffff;
+const GUARDED = Symbol('keystore.guarded');
+const CODES = new Set<KeystoreErrorCode>([
+  'InvalidToken',
+  'InvalidKey',
+  'KeyNotFound',
+  'KeyExists',
+  'ProviderUnavailable',
+  'AccessDenied',
+  'ConfigError',
+  'UnsupportedOperation',
+  'Conflict',
+  'InvalidArgument',
+  'Corrupted',
+  'Closed',
+  'ProviderError',
+]);
+const NETWORK_CODES = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|EPIPE)$/;
+const SAFE_WORD = /^[A-Za-z][A-Za-z0-9_]{0,40}$/;
 
 function checkVersion(version: unknown, what: string): asserts version is number {
   if (!Number.isSafeInteger(version) || (version as number) < 1) {
@@ -49,31 +71,45 @@ function isBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array;
 }
 
-/** An adapter error becomes ours; a foreign error keeps only its class name and code. */
+/**
+ * An adapter's error as one of ours. A KeystoreError keeps its code and its
+ * message (adapters write those) but never its `cause`; anything else keeps
+ * only a class name and code that look like identifiers, never a message,
+ * since backend messages and bodies may hold secrets.
+ */
 function mapError(type: string, operation: string, error: unknown): KeystoreError {
-  if (isKeystoreError(error)) return error;
-  const code = (error as { code?: unknown })?.code;
-  const name = (error as { name?: unknown })?.name;
-  const detail = [typeof name === 'string' ? name : 'error', typeof code === 'string' ? code : undefined]
-    .filter(Boolean)
-    .join(' ');
-  const network =
-    typeof code === 'string' &&
-    /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|EPIPE)$/.test(code);
-  const message = `the ${type} provider failed in ${operation} (${detail})`;
-  return network ? new ProviderUnavailable(message) : new ProviderError(message);
+  if (error instanceof Error && isKeystoreError(error) && CODES.has(error.code)) {
+    if (error.cause === undefined && error instanceof KeystoreError) return error;
+    return new KeystoreError(error.code, String(error.message));
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  const name = (error as { name?: unknown } | null)?.name;
+  const words = [name, code].filter((w): w is string => typeof w === 'string' && SAFE_WORD.test(w));
+  const message = `the ${type} provider failed in ${operation} (${words.join(' ') || 'error'})`;
+  return typeof code === 'string' && NETWORK_CODES.test(code)
+    ? new ProviderUnavailable(message)
+    : new ProviderError(message);
+}
+
+/** Zeroes data-key bytes in a result that arrives after its caller gave up waiting. */
+function zeroLate(value: unknown): void {
+  if (isBytes(value)) value.fill(0);
+  else if (isBytes((value as DataKey | undefined)?.plaintext)) (value as DataKey).plaintext.fill(0);
+  else if (Array.isArray(value)) for (const item of value) zeroLate(item);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, type: string, operation: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new ProviderUnavailable(`the ${type} provider did not answer ${operation} within ${ms} ms`)),
-      ms,
-    );
+    timer = setTimeout(() => {
+      timedOut = true;
+      reject(new ProviderUnavailable(`the ${type} provider did not answer ${operation} within ${ms} ms`));
+    }, ms);
     timer.unref?.();
   });
+  // A backend call cannot be cancelled: if it answers late, no data key of its answer stays in memory.
+  promise.then((late) => timedOut && zeroLate(late)).catch(() => {});
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -87,13 +123,25 @@ function checkWrapped(type: string, wrapped: unknown): WrappedKey {
     !Number.isSafeInteger(w.version) ||
     w.version < 1 ||
     !isBytes(w.ciphertext) ||
-    w.ciphertext.length === 0
+    w.ciphertext.length === 0 ||
+    w.ciphertext.length > MAX_WRAPPED
   ) {
     throw new ProviderError(
-      `the ${type} provider returned a malformed wrapped key (key id, version and ciphertext are required)`,
+      `the ${type} provider returned a malformed wrapped key (key id, version and 1 to ${MAX_WRAPPED} bytes of ciphertext are required)`,
     );
   }
   return { keyId: w.keyId, version: w.version, ciphertext: w.ciphertext };
+}
+
+/** A data key from the provider, copied so that zeroing ours never touches the provider's buffers. */
+function checkDataKey(type: string, key: unknown, length?: number): Uint8Array {
+  if (
+    !isBytes(key) ||
+    (length === undefined ? key.length < MIN_DATA_KEY || key.length > MAX_DATA_KEY : key.length !== length)
+  ) {
+    throw new ProviderError(`the ${type} provider returned a data key of the wrong size`);
+  }
+  return new Uint8Array(key);
 }
 
 function checkDataKeyLength(length: number): void {
@@ -102,13 +150,24 @@ function checkDataKeyLength(length: number): void {
   }
 }
 
+function checkUnwrapInput(input: UnwrapKeyInput): UnwrapKeyInput {
+  checkKeyId(input.keyId);
+  checkVersion(input.version, 'key version');
+  if (!isBytes(input.ciphertext) || input.ciphertext.length === 0) {
+    throw new InvalidArgument('ciphertext must be bytes');
+  }
+  return { ...input, context: normalizeContext(input.context, { allowReserved: true }) };
+}
+
 /** A provider behind the guard: every operation exists (unsupported ones throw UnsupportedOperation). */
 export type GuardedProvider = Required<KeyProvider>;
 
-/** Wraps `provider` so that the core's rules hold whatever the adapter does. */
+/** Wraps `provider` so that the core's rules hold whatever the adapter does. Guarding twice is a no-op. */
 export function guardProvider(provider: KeyProvider, options: GuardOptions = {}): GuardedProvider {
-  if (provider === null || typeof provider !== 'object')
+  if (provider === null || typeof provider !== 'object') {
     throw new ProviderError('a provider must be an object');
+  }
+  if ((provider as { [GUARDED]?: boolean })[GUARDED] === true) return provider as GuardedProvider;
   if (provider.specificationVersion !== SPECIFICATION_VERSION) {
     throw new ProviderError(
       `provider '${String(provider.type)}' implements specification ${String(provider.specificationVersion)}; this core speaks ${SPECIFICATION_VERSION}`,
@@ -133,22 +192,22 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
   const timeoutMs = options.timeoutMs ?? 15_000;
   let closed = false;
   let closing: Promise<void> | undefined;
+  const inFlight = new Set<Promise<unknown>>();
 
+  /** One backend call: refused after close, timed out, errors mapped, tracked so close can wait for it. */
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     if (closed) throw new Closed(`the ${type} provider is closed`);
+    const pending = Promise.resolve().then(run);
+    inFlight.add(pending);
+    pending.then(
+      () => inFlight.delete(pending),
+      () => inFlight.delete(pending),
+    );
     try {
-      return await withTimeout(Promise.resolve().then(run), timeoutMs, type, operation);
+      return await withTimeout(pending, timeoutMs, type, operation);
     } catch (error) {
       throw mapError(type, operation, error);
     }
-  }
-
-  function checkUnwrapInput(input: UnwrapKeyInput): UnwrapKeyInput {
-    checkKeyId(input.keyId);
-    checkVersion(input.version, 'key version');
-    if (!isBytes(input.ciphertext) || input.ciphertext.length === 0)
-      throw new InvalidArgument('ciphertext must be bytes');
-    return { ...input, context: normalizeContext(input.context, { allowReserved: true }) };
   }
 
   /** Sends `inputs` in batches; checks each answer; an item's failure stays in its slot. */
@@ -156,28 +215,31 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     inputs: readonly UnwrapKeyInput[],
     operation: string,
     send: (batch: readonly UnwrapKeyInput[]) => Promise<(unknown | Error)[]>,
-    check: (out: unknown) => R,
+    check: (out: unknown, input: UnwrapKeyInput) => R,
   ): Promise<(R | Error)[]> {
     const results: (R | Error)[] = [];
     for (let i = 0; i < inputs.length; i += BATCH_SIZE) {
       const batch = inputs.slice(i, i + BATCH_SIZE);
       const answers = await call(operation, () => send(batch));
       if (!Array.isArray(answers) || answers.length !== batch.length) {
+        zeroLate(answers);
         throw new ProviderError(
           `the ${type} provider answered ${operation} with the wrong number of results`,
         );
       }
-      for (const answer of answers) {
+      answers.forEach((answer, j) => {
         if (answer instanceof Error) {
           results.push(mapError(type, operation, answer));
-          continue;
+          return;
         }
         try {
-          results.push(check(answer));
+          results.push(check(answer, batch[j] as UnwrapKeyInput));
         } catch (error) {
           results.push(error as Error);
+        } finally {
+          if (operation === 'unwrapKeys') zeroLate(answer);
         }
-      }
+      });
     }
     return results;
   }
@@ -186,7 +248,16 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     if (!capabilities[c]) throw new UnsupportedOperation(`the ${type} provider does not support ${c}`);
   }
 
-  const guarded: GuardedProvider = {
+  function checkRewrapped(out: unknown, input: UnwrapKeyInput): WrappedKey {
+    const wrapped = checkWrapped(type, out);
+    if (wrapped.version < input.version) {
+      throw new ProviderError(`the ${type} provider re-wrapped a key to an older version`);
+    }
+    return wrapped;
+  }
+
+  const guarded: GuardedProvider & { [GUARDED]: true } = {
+    [GUARDED]: true,
     specificationVersion: SPECIFICATION_VERSION,
     type,
     capabilities,
@@ -203,54 +274,58 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     },
 
     async unwrapKey(input) {
-      checkKeyId(input.keyId);
-      checkVersion(input.version, 'key version');
-      if (!isBytes(input.ciphertext) || input.ciphertext.length === 0)
-        throw new InvalidArgument('ciphertext must be bytes');
-      const context = normalizeContext(input.context, { allowReserved: true });
-      const out = await call('unwrapKey', () => provider.unwrapKey({ ...input, context }));
-      if (!isBytes(out) || out.length < MIN_DATA_KEY || out.length > MAX_DATA_KEY) {
-        throw new ProviderError(`the ${type} provider returned a data key of the wrong size`);
+      const checked = checkUnwrapInput(input);
+      const out = await call('unwrapKey', () => provider.unwrapKey(checked));
+      try {
+        return checkDataKey(type, out);
+      } finally {
+        zeroLate(out);
       }
-      return out;
     },
 
     async generateDataKey(input) {
       checkKeyId(input.keyId);
       checkDataKeyLength(input.length);
       const context = normalizeContext(input.context, { allowReserved: true });
-      let out: DataKey;
-      if (capabilities.generateDataKey && provider.generateDataKey !== undefined) {
-        const generate = provider.generateDataKey.bind(provider);
-        out = await call('generateDataKey', () =>
+      const generate = provider.generateDataKey?.bind(provider);
+      if (capabilities.generateDataKey && generate !== undefined) {
+        const out = await call('generateDataKey', () =>
           generate({ keyId: input.keyId, length: input.length, context }),
         );
-      } else {
-        const { randomBytes } = await import('node:crypto');
-        const plaintext = new Uint8Array(randomBytes(input.length));
+        try {
+          return {
+            plaintext: checkDataKey(type, out?.plaintext, input.length),
+            wrapped: checkWrapped(type, out?.wrapped),
+          };
+        } finally {
+          zeroLate(out);
+        }
+      }
+      const plaintext = randomFillSync(new Uint8Array(input.length));
+      try {
         const wrapped = await call('wrapKey', () =>
           provider.wrapKey({ keyId: input.keyId, plaintext, context }),
         );
-        out = { plaintext, wrapped };
+        return { plaintext, wrapped: checkWrapped(type, wrapped) };
+      } catch (error) {
+        plaintext.fill(0);
+        throw error;
       }
-      if (!isBytes(out?.plaintext) || out.plaintext.length !== input.length) {
-        throw new ProviderError(`the ${type} provider returned a data key of the wrong size`);
-      }
-      return { plaintext: out.plaintext, wrapped: checkWrapped(type, out.wrapped) };
     },
 
     async rewrapKey(input) {
-      checkKeyId(input.keyId);
-      checkVersion(input.version, 'key version');
-      const context = normalizeContext(input.context, { allowReserved: true });
-      if (capabilities.rewrapKey && provider.rewrapKey !== undefined) {
-        const rewrap = provider.rewrapKey.bind(provider);
-        return checkWrapped(type, await call('rewrapKey', () => rewrap({ ...input, context })));
+      const checked = checkUnwrapInput(input);
+      const rewrap = provider.rewrapKey?.bind(provider);
+      if (capabilities.rewrapKey && rewrap !== undefined) {
+        return checkRewrapped(await call('rewrapKey', () => rewrap(checked)), checked);
       }
       // No server-side re-wrap: unwrap and wrap again here, the data key never leaving this process.
-      const plaintext = await guarded.unwrapKey({ ...input, context });
+      const plaintext = await guarded.unwrapKey(checked);
       try {
-        return await guarded.wrapKey({ keyId: input.keyId, plaintext, context });
+        return checkRewrapped(
+          await guarded.wrapKey({ keyId: checked.keyId, plaintext, context: checked.context }),
+          checked,
+        );
       } finally {
         plaintext.fill(0);
       }
@@ -262,12 +337,7 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
       if (!capabilities.batch || unwrap === undefined) {
         return settleLimit(checked, CONCURRENCY, (input) => guarded.unwrapKey(input));
       }
-      return inBatches(checked, 'unwrapKeys', unwrap, (out) => {
-        if (!isBytes(out) || out.length < MIN_DATA_KEY || out.length > MAX_DATA_KEY) {
-          throw new ProviderError(`the ${type} provider returned a data key of the wrong size`);
-        }
-        return out;
-      });
+      return inBatches(checked, 'unwrapKeys', unwrap, (out) => checkDataKey(type, out));
     },
 
     async rewrapKeys(inputs) {
@@ -276,16 +346,15 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
       if (!capabilities.batch || rewrap === undefined) {
         return settleLimit(checked, CONCURRENCY, (input) => guarded.rewrapKey(input));
       }
-      return inBatches(checked, 'rewrapKeys', rewrap, (out) => checkWrapped(type, out));
+      return inBatches(checked, 'rewrapKeys', rewrap, checkRewrapped);
     },
 
     async getKey(keyId, version) {
       requireCapability('getKey');
       checkKeyId(keyId);
       if (version !== undefined) checkVersion(version, 'key version');
-      const out = (await call('getKey', () =>
-        (provider.getKey as NonNullable<KeyProvider['getKey']>)(keyId, version),
-      )) as KeyMaterial;
+      const getKey = provider.getKey?.bind(provider) as NonNullable<KeyProvider['getKey']>;
+      const out: KeyMaterial = await call('getKey', () => getKey(keyId, version));
       if (!isBytes(out?.material) || out.material.length !== 32 || !Number.isSafeInteger(out.version)) {
         throw new ProviderError(`the ${type} provider returned malformed key material`);
       }
@@ -295,9 +364,8 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     async createKey(keyId, opts) {
       requireCapability('createKey');
       checkKeyId(keyId);
-      return call('createKey', () =>
-        (provider.createKey as NonNullable<KeyProvider['createKey']>)(keyId, opts),
-      );
+      const createKey = provider.createKey?.bind(provider) as NonNullable<KeyProvider['createKey']>;
+      return call('createKey', () => createKey(keyId, opts));
     },
 
     async importKey(keyId, material, opts) {
@@ -305,42 +373,42 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
       checkKeyId(keyId);
       if (!isBytes(material) || material.length !== 32)
         throw new InvalidArgument('key material must be 32 bytes');
-      return call('importKey', () =>
-        (provider.importKey as NonNullable<KeyProvider['importKey']>)(keyId, material, opts),
-      );
+      const importKey = provider.importKey?.bind(provider) as NonNullable<KeyProvider['importKey']>;
+      return call('importKey', () => importKey(keyId, material, opts));
     },
 
     async listKeys() {
       requireCapability('listKeys');
-      return call('listKeys', () => (provider.listKeys as NonNullable<KeyProvider['listKeys']>)());
+      const listKeys = provider.listKeys?.bind(provider) as NonNullable<KeyProvider['listKeys']>;
+      return call('listKeys', () => listKeys());
     },
 
     async listVersions(keyId) {
       requireCapability('listVersions');
       checkKeyId(keyId);
-      return call('listVersions', () =>
-        (provider.listVersions as NonNullable<KeyProvider['listVersions']>)(keyId),
-      );
+      const listVersions = provider.listVersions?.bind(provider) as NonNullable<KeyProvider['listVersions']>;
+      return call('listVersions', () => listVersions(keyId));
     },
 
     async rotateKey(keyId) {
       requireCapability('rotateKey');
       checkKeyId(keyId);
-      return call('rotateKey', () => (provider.rotateKey as NonNullable<KeyProvider['rotateKey']>)(keyId));
+      const rotateKey = provider.rotateKey?.bind(provider) as NonNullable<KeyProvider['rotateKey']>;
+      return call('rotateKey', () => rotateKey(keyId));
     },
 
     async deleteKey(keyId, opts) {
       requireCapability('deleteKey');
       checkKeyId(keyId);
-      return call('deleteKey', () =>
-        (provider.deleteKey as NonNullable<KeyProvider['deleteKey']>)(keyId, opts),
-      );
+      const deleteKey = provider.deleteKey?.bind(provider) as NonNullable<KeyProvider['deleteKey']>;
+      return call('deleteKey', () => deleteKey(keyId, opts));
     },
 
+    /** Refuses new calls at once, lets the ones in flight finish (each bounded by the timeout), then closes. */
     close() {
       if (closing === undefined) {
         closed = true;
-        closing = Promise.resolve()
+        closing = Promise.allSettled([...inFlight])
           .then(() => provider.close())
           .catch((error: unknown) => {
             throw mapError(type, 'close', error);

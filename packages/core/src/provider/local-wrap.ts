@@ -22,7 +22,12 @@ const AAD_LABEL = Buffer.from('keystore/v1', 'utf8');
 
 /** Derives the AES-256-GCM wrapping key from 32 bytes of master material; done once per key version. */
 export function deriveWrappingKey(material: Uint8Array): KeyObject {
-  return createSecretKey(Buffer.from(hkdfSync('sha256', material, Buffer.alloc(0), INFO, 32)));
+  const derived = new Uint8Array(hkdfSync('sha256', material, Buffer.alloc(0), INFO, 32));
+  try {
+    return createSecretKey(derived);
+  } finally {
+    derived.fill(0);
+  }
 }
 
 export interface WrapBinding {

@@ -1,5 +1,6 @@
-import { type KeyObject, randomBytes } from 'node:crypto';
+import { type KeyObject, randomFillSync, timingSafeEqual } from 'node:crypto';
 import {
+  Closed,
   InvalidArgument,
   isKeystoreError,
   KeyExists,
@@ -52,6 +53,8 @@ function copyMaterial(material: Uint8Array): Uint8Array {
  */
 export function createMaterialProvider(store: MaterialStore): KeyProvider {
   const wrappingKeys = new Map<string, { material: Uint8Array; key: KeyObject }>();
+  let closed = false;
+  const randomMaterial = () => randomFillSync(new Uint8Array(MATERIAL_LENGTH));
   const now = () => new Date().toISOString();
 
   const capabilities: ProviderCapabilities = Object.freeze({
@@ -69,18 +72,31 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
 
   async function loadKey(keyId: string): Promise<StoredKey> {
     const key = await store.load(keyId);
+    // A close that ran while the store was loading may have zeroed the material: never use it.
+    if (closed) throw new Closed(`the ${store.type} provider is closed`);
     if (key === undefined)
       throw new KeyNotFound(`key '${keyId}' does not exist in the ${store.type} provider`);
     return key;
   }
 
+  /** The given version; without one, the newest enabled version (a disabled one still unwraps, never wraps). */
   function versionOf(key: StoredKey, version: number | undefined): StoredVersion {
     const found =
       version === undefined
-        ? key.versions[key.versions.length - 1]
+        ? key.versions.findLast((v) => v.state === 'enabled')
         : key.versions.find((v) => v.version === version);
-    if (found === undefined) throw new KeyNotFound(`key '${key.keyId}' has no version ${version}`);
+    if (found === undefined) {
+      throw new KeyNotFound(
+        version === undefined
+          ? `key '${key.keyId}' has no enabled version`
+          : `key '${key.keyId}' has no version ${version}`,
+      );
+    }
     return found;
+  }
+
+  function latestVersionNumber(key: StoredKey): number {
+    return key.versions[key.versions.length - 1]?.version ?? 0;
   }
 
   function wrappingKeyOf(keyId: string, v: StoredVersion): KeyObject {
@@ -89,7 +105,8 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
     // Same material object (or equal bytes) as when derived: reuse; a store that replaced it gets a fresh derivation.
     if (
       cached !== undefined &&
-      (cached.material === v.material || Buffer.from(cached.material).equals(v.material))
+      (cached.material === v.material ||
+        (cached.material.length === v.material.length && timingSafeEqual(cached.material, v.material)))
     ) {
       return cached.key;
     }
@@ -137,7 +154,7 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
     const { save } = writable('rotateKey');
     for (let attempt = 1; ; attempt++) {
       const key = await loadKey(keyId);
-      const latest = versionOf(key, undefined).version;
+      const latest = latestVersionNumber(key);
       const next: StoredKey = {
         ...key,
         versions: [...key.versions, { version: latest + 1, createdAt: now(), state: 'enabled', material }],
@@ -159,9 +176,16 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
     unwrapKey,
 
     async generateDataKey(input: GenerateDataKeyInput): Promise<DataKey> {
-      const plaintext = new Uint8Array(randomBytes(input.length));
-      const wrapped = await wrapKey({ keyId: input.keyId, plaintext, context: input.context });
-      return { plaintext, wrapped };
+      const plaintext = randomFillSync(new Uint8Array(input.length));
+      try {
+        return {
+          plaintext,
+          wrapped: await wrapKey({ keyId: input.keyId, plaintext, context: input.context }),
+        };
+      } catch (error) {
+        plaintext.fill(0);
+        throw error;
+      }
     },
 
     async rewrapKey(input: UnwrapKeyInput): Promise<WrappedKey> {
@@ -180,7 +204,7 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
 
     async createKey(keyId: string, options?: CreateKeyOptions): Promise<KeyMetadata> {
       const { save } = writable('createKey');
-      const material = new Uint8Array(randomBytes(MATERIAL_LENGTH));
+      const material = randomMaterial();
       const createdAt = now();
       const key: StoredKey = {
         keyId,
@@ -223,7 +247,7 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
     },
 
     rotateKey(keyId: string): Promise<KeyMetadata> {
-      return addVersion(keyId, new Uint8Array(randomBytes(MATERIAL_LENGTH)));
+      return addVersion(keyId, randomMaterial());
     },
 
     async deleteKey(keyId: string, options: DeleteKeyOptions): Promise<void> {
@@ -239,6 +263,7 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
     },
 
     async close(): Promise<void> {
+      closed = true;
       wrappingKeys.clear();
       await store.close();
     },

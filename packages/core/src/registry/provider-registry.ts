@@ -34,9 +34,14 @@ export async function resolveProvider(
   custom: Readonly<Record<string, ProviderDefinition<never>>> = {},
   importer: Importer = defaultImporter,
 ): Promise<ProviderDefinition<never>> {
-  const own = custom[type] ?? BUILTIN_PROVIDERS[type];
+  // Own properties only: a type such as 'constructor' must not find Object.prototype's members.
+  const own = Object.hasOwn(custom, type)
+    ? custom[type]
+    : Object.hasOwn(BUILTIN_PROVIDERS, type)
+      ? BUILTIN_PROVIDERS[type]
+      : undefined;
   if (own !== undefined) return own;
-  const pkg = ADAPTER_PACKAGES[type];
+  const pkg = Object.hasOwn(ADAPTER_PACKAGES, type) ? ADAPTER_PACKAGES[type] : undefined;
   if (pkg === undefined) {
     throw new ConfigError(
       `provider.type: unknown provider type '${type}'; known types: ${knownProviderTypes(Object.keys(custom)).join(', ')}`,
@@ -47,7 +52,8 @@ export async function resolveProvider(
     mod = await importer(pkg);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    const missing = (error as Error).message ?? '';
+    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && missing.includes(`'${pkg}'`)) {
       throw new ConfigError(
         `provider.type: '${type}' needs the package ${pkg}, which is not installed; install it with \`npm install ${pkg}\` (or pnpm add / yarn add)`,
       );

@@ -20,11 +20,19 @@ export function parseDotenv(text: string, source: string): Record<string, string
   return out;
 }
 
+function closingQuote(value: string, quote: string): number {
+  for (let i = 1; i < value.length; i++) {
+    if (quote === '"' && value[i] === '\\') i++;
+    else if (value[i] === quote) return i;
+  }
+  return -1;
+}
+
 function parseValue(value: string, source: string, line: number): string {
   const quote = value[0];
   if (quote === "'" || quote === '"') {
-    const end = value.lastIndexOf(quote);
-    if (end === 0) throw new ConfigError(`${source}: line ${line} has an unterminated quote`);
+    const end = closingQuote(value, quote);
+    if (end < 0) throw new ConfigError(`${source}: line ${line} has an unterminated quote`);
     const rest = value.slice(end + 1).trim();
     if (rest !== '' && !rest.startsWith('#'))
       throw new ConfigError(`${source}: line ${line} has text after the quote`);

@@ -20,14 +20,45 @@ describe('env provider', () => {
     expect((await p.getKey?.('app-data'))?.material).toEqual(raw(k2));
     expect((await p.getKey?.('app-data', 1))?.material).toEqual(raw(k1));
     expect((await p.listVersions?.('app-data'))?.map((v) => v.version)).toEqual([1, 2]);
-    expect((await p.listKeys?.())?.map((k) => k.keyId)).toEqual(['app_data']);
+    expect((await p.listKeys?.())?.map((k) => k.keyId)).toEqual(['app-data']);
   });
 
-  it('reads a MultiFernet-style list, newest first', async () => {
-    const p = await createEnvProvider({ env: { KEYSTORE_KEY_BILLING: `${k3},${k2},${k1}` } });
+  it('maps key ids to variables one to one', async () => {
+    const p = await createEnvProvider({ env: { KEYSTORE_KEY_APP_DATA: k1 } });
+    expect((await p.getKey?.('app-data'))?.material).toEqual(raw(k1));
+    for (const alias of ['app_data', 'APP-DATA', 'app.data', 'app/data', 'App:Data', 'ſpp-data']) {
+      await expect(p.getKey?.(alias), alias).rejects.toMatchObject({ code: 'KeyNotFound' });
+    }
+    await expect(createEnvProvider({ env: { KEYSTORE_KEY_app: k1 } })).rejects.toMatchObject({
+      code: 'ConfigError',
+    });
+  });
+
+  it('reads several versions from one variable when each is tagged', async () => {
+    const p = await createEnvProvider({ env: { KEYSTORE_KEY_BILLING: `v3:${k3},v2:${k2},v1:${k1}` } });
     expect((await p.getKey?.('billing'))?.version).toBe(3);
     expect((await p.getKey?.('billing'))?.material).toEqual(raw(k3));
     expect((await p.getKey?.('billing', 1))?.material).toEqual(raw(k1));
+  });
+
+  it('keeps version numbers when the oldest key is retired', async () => {
+    const before = await createEnvProvider({ env: { KEYSTORE_KEY_A_V1: k1, KEYSTORE_KEY_A_V2: k2 } });
+    const envelope = await new Keystore({ provider: before, defaultKey: 'a' }).encrypt('kept');
+    const after = await createEnvProvider({ env: { KEYSTORE_KEY_A_V2: k2, KEYSTORE_KEY_A_V3: k3 } });
+    const ks = new Keystore({ provider: after, defaultKey: 'a' });
+    expect(new TextDecoder().decode(await ks.decrypt(envelope))).toBe('kept');
+    expect(ks.inspect(await ks.encrypt('new')).version).toBe(3);
+    const tagged = await createEnvProvider({ env: { KEYSTORE_KEY_A: `v3:${k3},v2:${k2}` } });
+    expect(
+      new TextDecoder().decode(await new Keystore({ provider: tagged, defaultKey: 'a' }).decrypt(envelope)),
+    ).toBe('kept');
+  });
+
+  it('refuses an untagged list: positions would renumber versions when one is removed', async () => {
+    await expect(createEnvProvider({ env: { KEYSTORE_KEY_A: `${k2},${k1}` } })).rejects.toMatchObject({
+      code: 'ConfigError',
+      message: expect.stringContaining('tag each with its version'),
+    });
   });
 
   it('is read-only and says so', async () => {
@@ -48,7 +79,7 @@ describe('env provider', () => {
     await expect(createEnvProvider({ env: { KEYSTORE_KEY_A: bad } })).rejects.not.toMatchObject({
       message: expect.stringContaining(bad),
     });
-    await expect(createEnvProvider({ env: { KEYSTORE_KEY_A_V2: k1 } })).rejects.toMatchObject({
+    await expect(createEnvProvider({ env: { KEYSTORE_KEY_A: ',' } })).rejects.toMatchObject({
       code: 'ConfigError',
     });
     await expect(
@@ -58,12 +89,12 @@ describe('env provider', () => {
     });
   });
 
-  it('reads a .env file, the environment winning over it', async () => {
+  it('reads a .env file, the non-empty environment winning over it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'keystore-env-'));
     try {
       const file = join(dir, '.env');
       writeFileSync(file, `# keys\nexport KEYSTORE_KEY_A="${k1}"\nKEYSTORE_KEY_B='${k2}' # comment\n`);
-      const p = await createEnvProvider({ envFile: file, env: { KEYSTORE_KEY_B: k3 } });
+      const p = await createEnvProvider({ envFile: file, env: { KEYSTORE_KEY_B: k3, KEYSTORE_KEY_A: '' } });
       expect((await p.getKey?.('a'))?.material).toEqual(raw(k1));
       expect((await p.getKey?.('b'))?.material).toEqual(raw(k3));
     } finally {
@@ -80,6 +111,12 @@ describe('parseDotenv', () => {
       C: 'x\ny',
       D: '$lit',
     });
+    expect(parseDotenv(`E='k' # don't\nF="k" # from "old"\nG="a\\"b"`, '.env')).toEqual({
+      E: 'k',
+      F: 'k',
+      G: 'a"b',
+    });
+    expect(() => parseDotenv('H="abc\\"', '.env')).toThrow(/unterminated/);
   });
 
   it('reports a bad line by number only', () => {

@@ -9,37 +9,55 @@ export interface EnvProviderOptions {
   readonly prefix?: string;
   /** The environment to read (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>;
-  /** A `.env` file to read too; variables of the environment win over it. */
+  /** A `.env` file to read too; non-empty variables of the environment win over it. */
   readonly envFile?: string;
 }
 
 export const DEFAULT_ENV_PREFIX = 'KEYSTORE_KEY_';
 
+/** Key ids the env provider can hold: lower-case words of letters and digits joined by `-`. */
+const ENV_KEY_ID = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const ENV_NAME = /^[A-Z0-9]+(?:_[A-Z0-9]+)*$/;
+const VERSIONED = /^(.+)_V([1-9][0-9]{0,8})$/;
+const TAGGED = /^v([1-9][0-9]{0,8}):(.+)$/;
+
 /**
- * The variable-name part for a key id: upper case, every character other
- * than A-Z and 0-9 becomes `_` (`app-data` -> `APP_DATA`).
+ * The variable-name part for a key id, one to one: upper case, `-` becomes
+ * `_` (`app-data` <-> `APP_DATA`); `undefined` for ids the env provider
+ * cannot hold (anything but lower-case letters, digits and single dashes).
  */
-export function envNameOf(keyId: string): string {
-  return keyId.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+export function envNameOf(keyId: string): string | undefined {
+  return ENV_KEY_ID.test(keyId) ? keyId.toUpperCase().replaceAll('-', '_') : undefined;
+}
+
+function keyIdOf(name: string): string {
+  return name.toLowerCase().replaceAll('_', '-');
 }
 
 function decodeKey(value: string, variable: string): Uint8Array {
   const bytes = decodeBase64Url(value.trim());
   if (bytes === undefined || bytes.length !== 32) {
+    bytes?.fill(0);
     throw new ConfigError(`${variable} must hold Fernet keys: 32 url-safe base64-encoded bytes each`);
   }
-  return new Uint8Array(bytes);
+  const material = new Uint8Array(bytes);
+  bytes.fill(0);
+  return material;
 }
 
 /**
  * Fernet keys from environment variables, read once at start. For key id
- * `app-data` and the default prefix:
+ * `app-data` and the default prefix, either
  *
- * - `KEYSTORE_KEY_APP_DATA_V1`, `KEYSTORE_KEY_APP_DATA_V2`, ...: one version each; or
- * - `KEYSTORE_KEY_APP_DATA="newest,older,oldest"`: a comma-separated list,
- *   newest first as Python's MultiFernet takes it (the last is version 1).
+ * - `KEYSTORE_KEY_APP_DATA_V1`, `KEYSTORE_KEY_APP_DATA_V2`, ...: one variable
+ *   per version; old versions may be removed (retired) without renumbering; or
+ * - `KEYSTORE_KEY_APP_DATA=<key>`: one key, version 1; or
+ * - `KEYSTORE_KEY_APP_DATA="v3:<key>,v2:<key>"`: several versions in one
+ *   variable, each tagged with its version.
  *
- * Using both forms for one key is a configuration error. Read-only.
+ * Versions are never positions in a list: envelopes name the version that
+ * wrapped them, so dropping the oldest key must not renumber the others.
+ * Using two forms for one key is a configuration error. Read-only.
  */
 export function createEnvStore(options: EnvProviderOptions = {}): MaterialStore {
   const prefix = options.prefix ?? DEFAULT_ENV_PREFIX;
@@ -47,69 +65,80 @@ export function createEnvStore(options: EnvProviderOptions = {}): MaterialStore 
     throw new ConfigError('prefix must be a valid variable name prefix');
   const fromFile =
     options.envFile === undefined ? {} : parseDotenv(readEnvFile(options.envFile), options.envFile);
-  const variables: Record<string, string | undefined> = { ...fromFile, ...(options.env ?? process.env) };
+  const variables: Record<string, string> = { ...fromFile };
+  for (const [name, value] of Object.entries(options.env ?? process.env)) {
+    if (value !== undefined && value !== '') variables[name] = value;
+  }
   const loadedAt = new Date().toISOString();
-  const keys = new Map<string, StoredKey>();
+  const versionsByName = new Map<string, Map<number, StoredVersion>>();
+  const formsByName = new Map<string, string>();
 
-  const versioned = new Map<string, Map<number, StoredVersion>>();
-  const listed = new Map<string, string>();
+  function add(name: string, version: number, value: string, variable: string, form: string): void {
+    const seen = formsByName.get(name);
+    if (seen !== undefined && seen !== form) {
+      throw new ConfigError(`${variable}: key ${name} is also defined by ${seen}; use one form per key`);
+    }
+    formsByName.set(name, form);
+    const versions = versionsByName.get(name) ?? new Map<number, StoredVersion>();
+    if (versions.has(version))
+      throw new ConfigError(`${variable}: version ${version} of key ${name} is given twice`);
+    versions.set(version, {
+      version,
+      createdAt: loadedAt,
+      state: 'enabled',
+      material: decodeKey(value, variable),
+    });
+    versionsByName.set(name, versions);
+  }
+
   for (const [variable, value] of Object.entries(variables)) {
-    if (!variable.startsWith(prefix) || value === undefined || value === '') continue;
+    if (!variable.startsWith(prefix)) continue;
     const rest = variable.slice(prefix.length);
-    const match = /^(.+)_V([1-9][0-9]{0,8})$/.exec(rest);
-    if (match !== null) {
-      const name = match[1] as string;
-      const version = Number(match[2]);
-      const versions = versioned.get(name) ?? new Map<number, StoredVersion>();
-      versions.set(version, {
-        version,
-        createdAt: loadedAt,
-        state: 'enabled',
-        material: decodeKey(value, variable),
-      });
-      versioned.set(name, versions);
-    } else if (rest.length > 0) {
-      listed.set(rest, variable);
+    const versioned = VERSIONED.exec(rest);
+    const name = versioned === null ? rest : (versioned[1] as string);
+    if (!ENV_NAME.test(name)) {
+      throw new ConfigError(
+        `${variable}: after ${prefix} a key name is upper-case letters and digits joined by _`,
+      );
     }
-  }
-  for (const [name, variable] of listed) {
-    if (versioned.has(name)) {
-      throw new ConfigError(`${variable} and ${prefix}${name}_V<n> both define key ${name}: use one form`);
+    if (versioned !== null) {
+      add(name, Number(versioned[2]), value, variable, `${prefix}${name}_V<n>`);
+      continue;
     }
-    const values = (variables[variable] as string).split(',').filter((v) => v.trim() !== '');
-    const versions = values.reverse().map(
-      (v, i): StoredVersion => ({
-        version: i + 1,
-        createdAt: loadedAt,
-        state: 'enabled',
-        material: decodeKey(v, variable),
-      }),
-    );
-    keys.set(name, { keyId: name.toLowerCase(), createdAt: loadedAt, versions });
-  }
-  for (const [name, versions] of versioned) {
-    const sorted = [...versions.values()].sort((a, b) => a.version - b.version);
-    sorted.forEach((v, i) => {
-      if (v.version !== i + 1) {
+    const entries = value.split(',').map((v) => v.trim());
+    if (entries.length === 1 && !TAGGED.test(entries[0] as string)) {
+      add(name, 1, entries[0] as string, variable, variable);
+      continue;
+    }
+    for (const entry of entries) {
+      const tagged = TAGGED.exec(entry);
+      if (tagged === null) {
         throw new ConfigError(
-          `${prefix}${name}_V${i + 1} is missing: versions must run 1, 2, 3, ... without gaps`,
+          `${variable}: with several keys, tag each with its version (v2:<key>,v1:<key>) so that removing one never renumbers the others`,
         );
       }
-    });
-    keys.set(name, { keyId: name.toLowerCase(), createdAt: loadedAt, versions: sorted });
+      add(name, Number(tagged[1]), tagged[2] as string, variable, variable);
+    }
+  }
+
+  const keys = new Map<string, StoredKey>();
+  for (const [name, versions] of versionsByName) {
+    const sorted = [...versions.values()].sort((a, b) => a.version - b.version);
+    keys.set(name, { keyId: keyIdOf(name), createdAt: loadedAt, versions: sorted });
   }
 
   return {
     type: 'env',
     writable: false,
     async load(keyId) {
-      const key = keys.get(envNameOf(keyId));
-      return key === undefined ? undefined : { ...key, keyId };
+      const name = envNameOf(keyId);
+      return name === undefined ? undefined : keys.get(name);
     },
     async list() {
       return [...keys.values()];
     },
     async close() {
+      for (const key of keys.values()) for (const v of key.versions) v.material.fill(0);
       keys.clear();
     },
   };

@@ -29,6 +29,9 @@ export function createMemoryStore(): MaterialStore {
     async remove(keyId) {
       keys.delete(keyId);
     },
-    async close() {},
+    async close() {
+      for (const key of keys.values()) for (const v of key.versions) v.material.fill(0);
+      keys.clear();
+    },
   };
 }
