@@ -6,8 +6,10 @@ request: {"envelope": "...", "material": "<base64url 32 bytes>", "provider": "fi
 Prints {"plaintextHex": "..."} or {"error": "InvalidToken"}. Needs the `cryptography` package.
 """
 import base64
+import binascii
 import hashlib
 import json
+import re
 import struct
 import sys
 
@@ -21,10 +23,20 @@ class Invalid(Exception):
     pass
 
 
+B64URL = re.compile(r"[A-Za-z0-9_-]+")
+PAYLOAD = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+PROVIDER = re.compile(r"[a-z][a-z0-9-]{0,31}")
+KEY_ID = re.compile(r"[\w.:/@+=-]{1,256}")  # letters and digits (Unicode), and . _ : / @ + = -
+
+
 def b64url_decode(text):
-    if any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in text):
+    """Strict, canonical base64url without padding: re-encoding must give the same text."""
+    if not B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise Invalid()
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if base64.urlsafe_b64encode(data).decode("ascii").rstrip("=") != text:
+        raise Invalid()
+    return data
 
 
 def canonical(context):
@@ -38,7 +50,7 @@ def canonical(context):
 
 def parse(envelope):
     parts = envelope.split(".", 2)
-    if len(parts) != 3 or parts[0] != "ks1" or not parts[2]:
+    if len(parts) != 3 or parts[0] != "ks1" or not PAYLOAD.fullmatch(parts[2]):
         raise Invalid()
     h = b64url_decode(parts[1])
     o = 0
@@ -50,13 +62,15 @@ def parse(envelope):
         o += n
         return h[o - n:o]
 
-    provider = take(take(1)[0]).decode("ascii")
-    key_id = take(struct.unpack(">H", take(2))[0]).decode("utf-8")
+    provider = take(take(1)[0]).decode("latin-1")
+    key_id = take(struct.unpack(">H", take(2))[0]).decode("utf-8")  # invalid UTF-8 raises UnicodeError
     version = struct.unpack(">I", take(4))[0]
     algorithm = take(1)[0]
     digest = take(32)
     wrapped = take(struct.unpack(">H", take(2))[0])
     if o != len(h) or algorithm != 1 or version < 1 or not wrapped:
+        raise Invalid()
+    if not PROVIDER.fullmatch(provider) or not KEY_ID.fullmatch(key_id):
         raise Invalid()
     return provider, key_id, version, digest, wrapped, parts[2]
 
@@ -92,5 +106,6 @@ if __name__ == "__main__":
     request = json.load(sys.stdin)
     try:
         print(json.dumps({"plaintextHex": decrypt(request).hex()}))
-    except Invalid:
+    except (Invalid, ValueError, UnicodeError, binascii.Error):
+        # Every malformed, tampered or mismatched envelope: the one error.
         print(json.dumps({"error": "InvalidToken"}))

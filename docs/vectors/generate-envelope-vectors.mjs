@@ -138,18 +138,34 @@ const vectors = [
     plaintext: Buffer.alloc(0),
   }),
 ];
+const [head0, header0, payload0] = vectors[0].envelope.split('.');
+const header0Bytes = Buffer.from(header0, 'base64url');
+const highBit = Buffer.from(header0Bytes);
+highBit[1] |= 0x80; // 'm' of 'memory' with its high bit set
+const lastChar = header0.at(-1);
+const sameBitsOtherChar = header0.slice(0, -1) + (lastChar === 'A' ? 'B' : 'A');
 const negative = [
-  {
-    description: 'wrong context',
-    envelope: vectors[1].envelope,
-    context: { table: 'patients', record: '4712' },
-  },
+  { description: 'wrong context', envelope: vectors[1].envelope, context: { table: 'patients', record: '4712' } },
   { description: 'missing context', envelope: vectors[1].envelope, context: {} },
   {
     description: 'key version changed in the header',
-    envelope: `ks1.${Buffer.from(vectors[0].intermediate.headerHex.replace(/00000001(01)/, '00000002$1'), 'hex').toString('base64url')}.${vectors[0].envelope.split('.')[2]}`,
+    envelope: `ks1.${Buffer.from(vectors[0].intermediate.headerHex.replace(/00000001(01)/, '00000002$1'), 'hex').toString('base64url')}.${payload0}`,
     context: {},
   },
+  { description: 'header with one character too many', envelope: `${head0}.${header0}A.${payload0}`, context: {} },
+  {
+    description: 'header whose last character differs (not canonical base64url)',
+    envelope: `${head0}.${sameBitsOtherChar}.${payload0}`,
+    context: {},
+  },
+  {
+    description: 'provider type byte with its high bit set',
+    envelope: `${head0}.${highBit.toString('base64url')}.${payload0}`,
+    context: {},
+  },
+  { description: 'text after the payload', envelope: `${vectors[0].envelope}.x`, context: {} },
+  { description: 'padded header', envelope: `${head0}.${header0}==.${payload0}`, context: {} },
+  { description: 'other format version', envelope: `ks2.${header0}.${payload0}`, context: {} },
 ];
 process.stdout.write(
   `${JSON.stringify({ format: 'keystore envelope v1', valid: vectors, invalid: negative }, null, 2)}\n`,
