@@ -11,13 +11,10 @@ const textScratch = createScratch(0);
 /** Above this many characters, padding is written in a buffer rather than by concatenation. */
 const FLAT_PADDING_THRESHOLD = 64 * 1024;
 
-/**
- * base64url with `=` padding, as Python's `base64.urlsafe_b64encode` writes it,
- * of `bytes[0, end)` (`end` spares callers a `subarray`).
- */
-export function encodeBase64UrlPadded(bytes: Uint8Array, end = bytes.length): string {
+/** base64url with `=` padding, as Python's `base64.urlsafe_b64encode` writes it. */
+export function encodeBase64UrlPadded(bytes: Uint8Array): string {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const text = buf.toString('base64url', 0, end);
+  const text = buf.toString('base64url');
   const padding = (4 - (text.length & 3)) & 3;
   if (padding === 0) return text;
   if (text.length < FLAT_PADDING_THRESHOLD) return padding === 1 ? `${text}=` : `${text}==`;
