@@ -145,14 +145,22 @@ highBit[1] |= 0x80; // 'm' of 'memory' with its high bit set
 const lastChar = header0.at(-1);
 const sameBitsOtherChar = header0.slice(0, -1) + (lastChar === 'A' ? 'B' : 'A');
 const negative = [
-  { description: 'wrong context', envelope: vectors[1].envelope, context: { table: 'patients', record: '4712' } },
+  {
+    description: 'wrong context',
+    envelope: vectors[1].envelope,
+    context: { table: 'patients', record: '4712' },
+  },
   { description: 'missing context', envelope: vectors[1].envelope, context: {} },
   {
     description: 'key version changed in the header',
     envelope: `ks1.${Buffer.from(vectors[0].intermediate.headerHex.replace(/00000001(01)/, '00000002$1'), 'hex').toString('base64url')}.${payload0}`,
     context: {},
   },
-  { description: 'header with one character too many', envelope: `${head0}.${header0}A.${payload0}`, context: {} },
+  {
+    description: 'header with one character too many',
+    envelope: `${head0}.${header0}A.${payload0}`,
+    context: {},
+  },
   {
     description: 'header whose last character differs (not canonical base64url)',
     envelope: `${head0}.${sameBitsOtherChar}.${payload0}`,
