@@ -91,6 +91,10 @@ export type { MaterialStore, StoredKey, StoredVersion } from './provider/materia
 export { createEnvProvider } from './providers/env/env-provider.js';
 export { DEFAULT_ENV_PREFIX, type EnvProviderOptions, envNameOf } from './providers/env/env-store.js';
 export { createFileProvider, type FileProviderOptions } from './providers/file/file-provider.js';
+export {
+  type ChangeFileSecretOptions,
+  changeFileKeystoreSecret,
+} from './providers/file/file-rekey.js';
 export { createFileStore, type FileStoreOptions } from './providers/file/file-store.js';
 export { DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT, type KdfOptions } from './providers/file/kdf.js';
 export { createMemoryProvider, type MemoryProviderOptions } from './providers/memory/memory-provider.js';

@@ -51,28 +51,72 @@ function optionalBoolean(value: unknown, field: string): boolean {
   return value;
 }
 
-function secretOf(options: FileStoreOptions): FileSecret {
+/** The names a caller used for the secret's fields, for error messages. */
+export interface SecretFieldNames {
+  readonly password: string;
+  readonly masterKey: string;
+  readonly kdf: string;
+  /** The message when neither is given. */
+  readonly missing: string;
+}
+
+const OPEN_FIELDS: SecretFieldNames = {
+  password: 'password',
+  masterKey: 'masterKey',
+  kdf: 'kdf',
+  missing: 'the file provider needs a password or a masterKey',
+};
+
+interface SecretOptions {
+  readonly password?: string | Uint8Array | undefined;
+  readonly masterKey?: Uint8Array | undefined;
+  readonly kdf?: KdfOptions | undefined;
+}
+
+function secretOf(options: SecretOptions, names: SecretFieldNames): FileSecret {
   const { password, masterKey } = options;
   if (password !== undefined && masterKey !== undefined) {
-    throw new ConfigError('give exactly one of password and masterKey, not both');
+    throw new ConfigError(`give exactly one of ${names.password} and ${names.masterKey}, not both`);
   }
   if (masterKey !== undefined) {
     if (!(masterKey instanceof Uint8Array) || masterKey.length !== MASTER_KEY_LENGTH) {
-      throw new ConfigError(`masterKey must be ${MASTER_KEY_LENGTH} bytes`);
+      throw new ConfigError(`${names.masterKey} must be ${MASTER_KEY_LENGTH} bytes`);
     }
-    if (options.kdf !== undefined) throw new ConfigError('kdf applies to a password, not to a masterKey');
+    if (options.kdf !== undefined) {
+      throw new ConfigError(`${names.kdf} applies to a password, not to a master key`);
+    }
     return { kind: 'masterKey', bytes: Buffer.from(masterKey) };
   }
   if (typeof password === 'string') {
-    if (password.length === 0) throw new ConfigError('password must not be empty');
+    if (password.length === 0) throw new ConfigError(`${names.password} must not be empty`);
     return { kind: 'password', bytes: Buffer.from(password.normalize('NFC'), 'utf8') };
   }
   if (password instanceof Uint8Array) {
-    if (password.length === 0) throw new ConfigError('password must not be empty');
+    if (password.length === 0) throw new ConfigError(`${names.password} must not be empty`);
     return { kind: 'password', bytes: Buffer.from(password) };
   }
-  if (password !== undefined) throw new ConfigError('password must be a string or a Uint8Array');
-  throw new ConfigError('the file provider needs a password or a masterKey');
+  if (password !== undefined) throw new ConfigError(`${names.password} must be a string or a Uint8Array`);
+  throw new ConfigError(names.missing);
+}
+
+/**
+ * A secret and, for a password, the KDF parameters of a file it protects
+ * from now on. The caller zeroes `secret.bytes`. @throws ConfigError
+ */
+export function checkSecret(
+  options: SecretOptions,
+  names: SecretFieldNames,
+): { secret: FileSecret; kdf: KdfParams | undefined } {
+  const secret = secretOf(options, names);
+  try {
+    return {
+      secret,
+      kdf: secret.kind === 'password' ? resolveKdfOptions(options.kdf, names.kdf) : undefined,
+    };
+  } catch (error) {
+    secret.bytes.fill(0);
+    throw error;
+  }
 }
 
 /** Validates the options; messages name the field, never a secret. @throws ConfigError */
@@ -89,14 +133,7 @@ export function checkFileOptions(options: FileStoreOptions): CheckedFileOptions 
   );
   const timeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 600_000);
   const staleMs = optionalInteger(options.staleLockMs, 'staleLockMs', 1_000, 86_400_000);
-  const secret = secretOf(options);
-  let kdf: KdfParams | undefined;
-  try {
-    kdf = secret.kind === 'password' ? resolveKdfOptions(options.kdf) : undefined;
-  } catch (error) {
-    secret.bytes.fill(0);
-    throw error;
-  }
+  const { secret, kdf } = checkSecret(options, OPEN_FIELDS);
   return {
     path: options.path,
     secret,

@@ -1,36 +1,20 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import {
-  AccessDenied,
-  Closed,
-  ConfigError,
-  Conflict,
-  isKeystoreError,
-  KeyExists,
-} from '../../errors/keystore-error.js';
+import { randomBytes } from 'node:crypto';
+import { AccessDenied, Closed, ConfigError, Conflict, KeyExists } from '../../errors/keystore-error.js';
 import type { MaterialStore, StoredKey } from '../../provider/material-store.js';
-import { atomicWriteFile } from './atomic-write.js';
-import { canonicalJson } from './canonical-json.js';
 import {
   type KdfBlock,
   type KeyEntry,
   type KeystoreDocument,
   parseDocument,
   SALT_LENGTH,
-  serializeDocument,
 } from './file-format.js';
-import { currentSignature, errnoOf, fileSystemError, locate, readKeystoreFile } from './file-io.js';
-import { deriveFileKeys, type FileKeys } from './file-keys.js';
+import { currentSignature, locate, readKeystoreFile } from './file-io.js';
+import type { FileKeys } from './file-keys.js';
 import { withFileLock } from './file-lock.js';
 import { computeMac } from './file-mac.js';
-import {
-  type CheckedFileOptions,
-  checkFileOptions,
-  type FileSecret,
-  type FileStoreOptions,
-} from './file-options.js';
+import { exists, fileKeysFor, openExisting, sameKeystore, writeKeystore } from './file-open.js';
+import { type CheckedFileOptions, checkFileOptions, type FileStoreOptions } from './file-options.js';
 import { checkStoredKey, openSnapshot, type SealedKey, type Snapshot, sealKey } from './file-snapshot.js';
-import { deriveMasterKey, type KdfParams } from './kdf.js';
 
 export type { FileStoreOptions } from './file-options.js';
 
@@ -38,68 +22,6 @@ export const FILE_PROVIDER_TYPE = 'file';
 
 function latestOf(key: StoredKey | undefined): number {
   return key === undefined ? 0 : (key.versions[key.versions.length - 1]?.version ?? 0);
-}
-
-function kdfParamsOf(kdf: KdfBlock): KdfParams | undefined {
-  switch (kdf.name) {
-    case 'scrypt':
-      return { name: 'scrypt', N: kdf.N, r: kdf.r, p: kdf.p };
-    case 'pbkdf2-sha256':
-      return { name: 'pbkdf2-sha256', iterations: kdf.iterations };
-    default:
-      return undefined;
-  }
-}
-
-/** The master key for `kdf` (derived from a password once, or the given key), turned into the file's subkeys. */
-async function fileKeysFor(path: string, secret: FileSecret, kdf: KdfBlock): Promise<FileKeys> {
-  const params = kdfParamsOf(kdf);
-  if (params === undefined && secret.kind === 'password') {
-    throw new ConfigError(
-      `keystore file ${path} is protected by a master key, not a password: give masterKey`,
-    );
-  }
-  if (params !== undefined && secret.kind === 'masterKey') {
-    throw new ConfigError(
-      `keystore file ${path} is protected by a password (${params.name}), not a master key: give password`,
-    );
-  }
-  const salt = Buffer.from(kdf.salt, 'base64url');
-  const master =
-    params === undefined ? Buffer.from(secret.bytes) : await deriveMasterKey(secret.bytes, salt, params);
-  try {
-    return deriveFileKeys(master, salt);
-  } finally {
-    master.fill(0);
-  }
-}
-
-function sameKeystore(a: KeystoreDocument, b: KeystoreDocument): boolean {
-  return a.verifier === b.verifier && canonicalJson({ ...a.kdf }) === canonicalJson({ ...b.kdf });
-}
-
-async function openExisting(
-  options: CheckedFileOptions,
-  path: string,
-): Promise<{ keys: FileKeys; snapshot: Snapshot }> {
-  const { text, signature } = await readKeystoreFile(path, options.allowInsecurePermissions);
-  const doc = parseDocument(text, path);
-  const keys = await fileKeysFor(path, options.secret, doc.kdf);
-  const stored = Buffer.from(doc.verifier, 'base64url');
-  if (stored.length !== keys.verifier.length || !timingSafeEqual(stored, keys.verifier)) {
-    throw new AccessDenied(`wrong password or master key for keystore file ${path}`);
-  }
-  return { keys, snapshot: openSnapshot(path, doc, keys, signature) };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') return false;
-    throw fileSystemError('open keystore file', path, error);
-  }
 }
 
 async function createNew(
@@ -114,21 +36,12 @@ async function createNew(
   const doc: KeystoreDocument = { ...content, mac: computeMac(keys.mac, content) };
   const created = await withFileLock(`${path}.lock`, options.lock, async () => {
     if (await exists(path)) return false;
-    await write(path, doc);
+    await writeKeystore(path, doc);
     return true;
   });
   // Another process created it first: open theirs.
-  if (!created) return openExisting(options, path);
+  if (!created) return openExisting(path, options.secret, options.allowInsecurePermissions);
   return { keys, snapshot: { signature: await currentSignature(path), doc, keys: new Map() } };
-}
-
-async function write(path: string, doc: KeystoreDocument, beforeRename?: () => Promise<void>): Promise<void> {
-  try {
-    await atomicWriteFile(path, serializeDocument(doc), beforeRename);
-  } catch (error) {
-    if (isKeystoreError(error)) throw error;
-    throw fileSystemError('write keystore file', path, error);
-  }
 }
 
 /**
@@ -147,7 +60,7 @@ export async function createFileStore(options: FileStoreOptions): Promise<Materi
     const location = await locate(checked.path);
     path = location.path;
     if (location.exists) {
-      opened = await openExisting(checked, path);
+      opened = await openExisting(path, checked.secret, checked.allowInsecurePermissions);
     } else if (checked.create) {
       opened = await createNew(checked, path);
     } else {
@@ -223,7 +136,7 @@ function fileStore(
     }
     const content = { kdf: before.doc.kdf, verifier: before.doc.verifier, keys: entries };
     const doc: KeystoreDocument = { ...content, mac: computeMac(keys.mac, content) };
-    await write(path, doc, async () => {
+    await writeKeystore(path, doc, async () => {
       // Last check before replacing the file: still the one we read. Only a lock broken as
       // stale (its holder stalled past staleLockMs) lets another writer in between.
       if ((await currentSignature(path)) !== before.signature) {
