@@ -1,7 +1,7 @@
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { atomicWriteFile } from './atomic-write.js';
+import { atomicWriteFile, removeLeftoverTemps, tempPathFor } from './atomic-write.js';
 import { tempDir } from './file-test-support.js';
 
 let dir: string;
@@ -52,5 +52,26 @@ describe('atomicWriteFile', () => {
     await reader;
     expect(reads.length).toBeGreaterThan(0);
     expect(await readdir(dir)).toEqual(['target.json']);
+  });
+});
+
+describe('removeLeftoverTemps', () => {
+  it("removes this file's temp files older than the given age, and nothing else", async () => {
+    await writeFile(path, 'keystore');
+    const old = new Date(Date.now() - 120_000);
+    const stale = tempPathFor(path);
+    const fresh = tempPathFor(path);
+    const otherFiles = tempPathFor(join(dir, 'other.json'));
+    const lookalike = join(dir, '.target.json.not-hex-at-all.tmp');
+    for (const p of [stale, fresh, otherFiles, lookalike]) await writeFile(p, 'earlier state');
+    for (const p of [stale, otherFiles, lookalike]) await utimes(p, old, old);
+
+    expect(await removeLeftoverTemps(path, 60_000)).toBe(1);
+    const left = await readdir(dir);
+    expect(left).not.toContain(stale.slice(dir.length + 1));
+    expect(left.sort()).toEqual(
+      [fresh, otherFiles, lookalike, path].map((p) => p.slice(dir.length + 1)).sort(),
+    );
+    expect(await removeLeftoverTemps(join(dir, 'missing', 'x.json'), 0)).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export const FILE_MODE = 0o600;
@@ -7,6 +7,43 @@ export const FILE_MODE = 0o600;
 /** The name of a temp file next to `path`: `.<name>.<random>.tmp`, in the same directory (so rename is atomic). */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+const TEMP_NAME = /^\.(.+)\.[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Removes temp files of `path` (see `tempPathFor`) last modified more than
+ * `olderThanMs` ago: left by a writer that crashed between creating its temp
+ * file and the rename. They hold an earlier state of the keystore (sealed
+ * under the secret of its time), so they must not linger after a secret
+ * change. Call it only while holding the keystore's lock, with the lock's
+ * staleness age: a live writer's temp file is never that old. Best effort:
+ * a file that cannot be removed is left.
+ * @returns how many were removed
+ */
+export async function removeLeftoverTemps(path: string, olderThanMs: number): Promise<number> {
+  const dir = dirname(path);
+  const name = basename(path);
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let removed = 0;
+  const cutoff = Date.now() - olderThanMs;
+  for (const entry of entries) {
+    if (TEMP_NAME.exec(entry)?.[1] !== name) continue;
+    const temp = join(dir, entry);
+    try {
+      if ((await stat(temp)).mtimeMs > cutoff) continue;
+      await unlink(temp);
+      removed++;
+    } catch {
+      // Gone already, or not ours to remove: leave it.
+    }
+  }
+  return removed;
 }
 
 /**

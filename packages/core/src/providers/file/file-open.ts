@@ -1,11 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { AccessDenied, ConfigError, isKeystoreError } from '../../errors/keystore-error.js';
-import { atomicWriteFile } from './atomic-write.js';
+import { atomicWriteFile, removeLeftoverTemps } from './atomic-write.js';
 import { canonicalJson } from './canonical-json.js';
 import { type KdfBlock, type KeystoreDocument, parseDocument, serializeDocument } from './file-format.js';
 import { errnoOf, fileSystemError, readKeystoreFile } from './file-io.js';
 import { deriveFileKeys, type FileKeys } from './file-keys.js';
+import { DEFAULT_STALE_LOCK_MS, type FileLockOptions } from './file-lock.js';
 import type { FileSecret } from './file-options.js';
 import { openSnapshot, type Snapshot } from './file-snapshot.js';
 import { deriveMasterKey, type KdfParams } from './kdf.js';
@@ -84,13 +85,19 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Replaces the file atomically (temp file, fsync, rename), mode 0600. */
+/**
+ * Replaces the file atomically (temp file, fsync, rename), mode 0600, under
+ * the lock; first removes temp files that crashed writers left more than
+ * `lock.staleMs` ago.
+ */
 export async function writeKeystore(
   path: string,
   doc: KeystoreDocument,
+  lock: FileLockOptions,
   beforeRename?: () => Promise<void>,
 ): Promise<void> {
   try {
+    await removeLeftoverTemps(path, lock.staleMs ?? DEFAULT_STALE_LOCK_MS);
     await atomicWriteFile(path, serializeDocument(doc), beforeRename);
   } catch (error) {
     if (isKeystoreError(error)) throw error;

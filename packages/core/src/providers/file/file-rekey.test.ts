@@ -49,7 +49,7 @@ async function populated(open: Parameters<typeof createFileProvider>[0]) {
   const key = await store.load('app-data');
   if (key === undefined) throw new Error('app-data missing');
   const [v1, ...rest] = key.versions;
-  await store.save({ ...key, versions: [{ ...(v1 as StoredVersion), state: 'disabled' }, ...rest] }, 3);
+  await store.save?.({ ...key, versions: [{ ...(v1 as StoredVersion), state: 'disabled' }, ...rest] }, 3);
   await store.close();
   const reader = await createFileProvider(open);
   const before = await contents(reader);

@@ -131,7 +131,7 @@ export async function changeFileKeystoreSecret(options: ChangeFileSecretOptions)
         keys: resealed(before, newKeys),
       };
       const doc: KeystoreDocument = { ...content, mac: computeMac(newKeys.mac, content) };
-      await writeKeystore(path, doc, async () => {
+      await writeKeystore(path, doc, current.lock, async () => {
         if ((await currentSignature(path)) !== before.signature) {
           throw new Conflict(`keystore file ${path} was changed by another process during this write; retry`);
         }

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyProvider } from '../../provider/key-provider.js';
 import type { StoredKey } from '../../provider/material-store.js';
+import { tempPathFor } from './atomic-write.js';
 import { createFileProvider } from './file-provider.js';
 import { createFileStore } from './file-store.js';
 import { FAST_PBKDF2, FAST_SCRYPT, rejectionOf, tempDir } from './file-test-support.js';
@@ -312,5 +313,26 @@ describe('file provider: default (OWASP) costs', () => {
     // No kdf at all: scrypt at OWASP cost.
     await (await createFileStore({ path, password: PASSWORD, create: true })).close();
     expect(JSON.parse(await readFile(path, 'utf8')).kdf).toMatchObject({ name: 'scrypt', N: 131072 });
+  });
+});
+
+describe('file provider: temp files left by a crashed writer', () => {
+  it('removes them on the next write once older than staleLockMs, and keeps younger ones', async () => {
+    const provider = await createFileProvider({ path, password: PASSWORD, create: true, kdf: FAST_SCRYPT });
+    await provider.createKey?.('app-data');
+    // What a writer killed between writing its temp file and the rename leaves behind.
+    const crashed = tempPathFor(path);
+    const recent = tempPathFor(path);
+    await writeFile(crashed, await readFile(path, 'utf8'), { mode: 0o600 });
+    await writeFile(recent, await readFile(path, 'utf8'), { mode: 0o600 });
+    const old = new Date(Date.now() - 61_000);
+    await utimes(crashed, old, old);
+
+    await provider.rotateKey?.('app-data');
+    const names = await readdir(dir);
+    expect(names).not.toContain(crashed.slice(dir.length + 1));
+    expect(names.sort()).toEqual(['app.keystore.json', recent.slice(dir.length + 1)].sort());
+    expect((await provider.listVersions?.('app-data'))?.map((v) => v.version)).toEqual([1, 2]);
+    await provider.close();
   });
 });

@@ -36,7 +36,7 @@ async function createNew(
   const doc: KeystoreDocument = { ...content, mac: computeMac(keys.mac, content) };
   const created = await withFileLock(`${path}.lock`, options.lock, async () => {
     if (await exists(path)) return false;
-    await writeKeystore(path, doc);
+    await writeKeystore(path, doc, options.lock);
     return true;
   });
   // Another process created it first: open theirs.
@@ -136,7 +136,7 @@ function fileStore(
     }
     const content = { kdf: before.doc.kdf, verifier: before.doc.verifier, keys: entries };
     const doc: KeystoreDocument = { ...content, mac: computeMac(keys.mac, content) };
-    await writeKeystore(path, doc, async () => {
+    await writeKeystore(path, doc, options.lock, async () => {
       // Last check before replacing the file: still the one we read. Only a lock broken as
       // stale (its holder stalled past staleLockMs) lets another writer in between.
       if ((await currentSignature(path)) !== before.signature) {
