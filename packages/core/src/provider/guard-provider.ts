@@ -35,6 +35,9 @@ export interface GuardOptions {
   readonly timeoutMs?: number;
 }
 
+/** How long one backend call may take before it fails with ProviderUnavailable, unless configured. */
+export const DEFAULT_PROVIDER_TIMEOUT_MS = 15_000;
+
 /** Items per batch request, and calls in flight when a provider has no batch form. */
 const BATCH_SIZE = 250;
 const CONCURRENCY = 16;
@@ -189,7 +192,7 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
       }
     }
   }
-  const timeoutMs = options.timeoutMs ?? 15_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
   let closed = false;
   let closing: Promise<void> | undefined;
   const inFlight = new Set<Promise<unknown>>();
