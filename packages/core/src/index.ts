@@ -65,6 +65,7 @@ export {
   type KeystoreOptions,
 } from './keystore/keystore.js';
 export type { GuardedProvider } from './provider/guard-provider.js';
+export { callDeadline } from './provider/call-deadline.js';
 export { type GuardOptions, guardProvider } from './provider/guard-provider.js';
 export { checkKeyId, isValidKeyId } from './provider/key-id.js';
 export {

@@ -11,6 +11,7 @@ import {
   UnsupportedOperation,
 } from '../errors/keystore-error.js';
 import { settleLimit } from '../util/settle-limit.js';
+import { runWithDeadline } from './call-deadline.js';
 import { checkKeyId } from './key-id.js';
 import {
   ALL_CAPABILITIES,
@@ -200,7 +201,8 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
   /** One backend call: refused after close, timed out, errors mapped, tracked so close can wait for it. */
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     if (closed) throw new Closed(`the ${type} provider is closed`);
-    const pending = Promise.resolve().then(run);
+    const deadline = Date.now() + timeoutMs;
+    const pending = Promise.resolve().then(() => runWithDeadline(deadline, run));
     inFlight.add(pending);
     pending.then(
       () => inFlight.delete(pending),

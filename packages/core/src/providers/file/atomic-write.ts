@@ -77,7 +77,27 @@ export async function atomicWriteFile(
   } finally {
     if (!renamed) await unlink(temp).catch(() => {});
   }
-  await syncDirectory(dirname(path));
+  try {
+    await syncDirectory(dirname(path));
+  } catch (error) {
+    throw new ReplacedNotDurable(error);
+  }
+}
+
+/**
+ * The file was replaced (every reader sees the new content), but its
+ * directory could not be synced, so the rename might not survive a crash.
+ * Distinct from a failed write, which leaves the old file in place: callers
+ * must not report this one as "nothing changed".
+ */
+export class ReplacedNotDurable extends Error {
+  readonly code: string;
+  constructor(cause: unknown) {
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? 'error';
+    super(`replaced, but the directory sync failed (${code})`);
+    this.name = 'ReplacedNotDurable';
+    this.code = code;
+  }
 }
 
 /** fsyncs a directory; platforms that cannot (Windows) are skipped. */

@@ -4,6 +4,7 @@ import { parseConfig } from '../../config/config-schema.js';
 import { secretRefSchema } from '../../config/secret-ref.js';
 import { decodeBase64Url } from '../../encoding/base64url.js';
 import { ConfigError } from '../../errors/keystore-error.js';
+import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../../provider/guard-provider.js';
 import { defineProvider } from '../../registry/provider-definition.js';
 import { DEFAULT_LOCK_TIMEOUT_MS } from './file-lock.js';
 import { createFileProvider } from './file-provider.js';
@@ -45,9 +46,11 @@ export const fileProviderDefinition = defineProvider({
   create: async (config, ctx) => {
     const { type: _type, password, masterKey, path, ...rest } = config;
     const lockTimeoutMs = rest.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-    if (lockTimeoutMs >= ctx.timeoutMs) {
+    // A context built by hand (JavaScript callers) may lack the timeout: the keystore's default applies.
+    const callTimeoutMs = ctx.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
+    if (lockTimeoutMs >= callTimeoutMs) {
       throw new ConfigError(
-        `provider.lockTimeoutMs (${lockTimeoutMs} ms) must be shorter than timeoutMs (${ctx.timeoutMs} ms): ` +
+        `provider.lockTimeoutMs (${lockTimeoutMs} ms) must be shorter than timeoutMs (${callTimeoutMs} ms): ` +
           'a write still waiting for the lock when the call times out could land after the error',
       );
     }

@@ -3,6 +3,7 @@ import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderUnavailable } from '../../errors/keystore-error.js';
+import { timeLeftMs } from '../../provider/call-deadline.js';
 import { FILE_MODE } from './atomic-write.js';
 import { errnoOf, fileSystemError } from './file-io.js';
 
@@ -160,7 +161,15 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<Lock
     token: randomBytes(16).toString('hex'),
   };
   const content = JSON.stringify(owner);
-  const deadline = Date.now() + timeoutMs;
+  // Within a guarded call, never wait past the time the call has left (the wait may have
+  // started late, behind this process's earlier writes to the same file).
+  const callLeft = timeLeftMs();
+  if (callLeft <= 0) {
+    throw new ProviderUnavailable(
+      `the call ran out of time waiting for this process's earlier writes to ${lockPath}; nothing was written`,
+    );
+  }
+  const deadline = Date.now() + Math.min(timeoutMs, callLeft);
   for (let attempt = 0; ; attempt++) {
     if (await createExclusive(lockPath, content)) return owner;
     const state = await readState(lockPath);
@@ -169,7 +178,8 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<Lock
     if (left <= 0) {
       throw new ProviderUnavailable(
         `the keystore is locked by another process: lock file ${lockPath}${describeOwner(state)}; ` +
-          `gave up after ${timeoutMs} ms. If no process is using the keystore, delete ${lockPath}`,
+          `gave up after ${Math.min(timeoutMs, Math.max(0, Math.round(callLeft)))} ms. ` +
+          `If no process is using the keystore, delete ${lockPath}`,
       );
     }
     if (state === undefined) continue; // released meanwhile: try again at once

@@ -1,7 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { AccessDenied, ConfigError, isKeystoreError } from '../../errors/keystore-error.js';
-import { atomicWriteFile, removeLeftoverTemps } from './atomic-write.js';
+import {
+  AccessDenied,
+  ConfigError,
+  isKeystoreError,
+  ProviderUnavailable,
+} from '../../errors/keystore-error.js';
+import { atomicWriteFile, ReplacedNotDurable, removeLeftoverTemps } from './atomic-write.js';
 import { canonicalJson } from './canonical-json.js';
 import { type KdfBlock, type KeystoreDocument, parseDocument, serializeDocument } from './file-format.js';
 import { errnoOf, fileSystemError, readKeystoreFile } from './file-io.js';
@@ -88,19 +93,36 @@ export async function exists(path: string): Promise<boolean> {
 /**
  * Replaces the file atomically (temp file, fsync, rename), mode 0600, under
  * the lock; first removes temp files that crashed writers left more than
- * `lock.staleMs` ago.
+ * `leftoverAgeMs` ago (by default the lock's staleness age, when no live
+ * writer's temp file can be that old).
  */
 export async function writeKeystore(
   path: string,
   doc: KeystoreDocument,
   lock: FileLockOptions,
   beforeRename?: () => Promise<void>,
+  leftoverAgeMs: number = lock.staleMs ?? DEFAULT_STALE_LOCK_MS,
 ): Promise<void> {
   try {
-    await removeLeftoverTemps(path, lock.staleMs ?? DEFAULT_STALE_LOCK_MS);
+    await removeLeftoverTemps(path, leftoverAgeMs);
     await atomicWriteFile(path, serializeDocument(doc), beforeRename);
   } catch (error) {
+    if (error instanceof ReplacedNotDurable) throw new KeystoreReplacedNotDurable(path, error.code);
     if (isKeystoreError(error)) throw error;
     throw fileSystemError('write keystore file', path, error);
+  }
+}
+
+/**
+ * The keystore file was replaced (the change is in effect for every reader),
+ * but syncing its directory failed, so after a crash the previous file might
+ * come back. Reported as `ProviderUnavailable` with a message that says so.
+ */
+export class KeystoreReplacedNotDurable extends ProviderUnavailable {
+  constructor(path: string, code: string) {
+    super(
+      `keystore file ${path} was written and the change is in effect, but syncing its directory failed (${code}): ` +
+        'it may not survive a crash of this machine',
+    );
   }
 }

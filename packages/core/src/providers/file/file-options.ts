@@ -120,7 +120,10 @@ export function checkSecret(
 }
 
 /** Validates the options; messages name the field, never a secret. @throws ConfigError */
-export function checkFileOptions(options: FileStoreOptions): CheckedFileOptions {
+export function checkFileOptions(
+  options: FileStoreOptions,
+  names: SecretFieldNames = OPEN_FIELDS,
+): CheckedFileOptions {
   if (typeof options !== 'object' || options === null)
     throw new ConfigError('file provider options are required');
   if (typeof options.path !== 'string' || options.path.length === 0) {
@@ -133,7 +136,7 @@ export function checkFileOptions(options: FileStoreOptions): CheckedFileOptions 
   );
   const timeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 600_000);
   const staleMs = optionalInteger(options.staleLockMs, 'staleLockMs', 1_000, 86_400_000);
-  const { secret, kdf } = checkSecret(options, OPEN_FIELDS);
+  const { secret, kdf } = checkSecret(options, names);
   return {
     path: options.path,
     secret,

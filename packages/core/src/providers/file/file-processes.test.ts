@@ -5,8 +5,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFileProvider } from './file-provider.js';
+import { changeFileKeystoreSecret } from './file-rekey.js';
 import { createFileStore } from './file-store.js';
-import { FAST_PBKDF2, tempDir } from './file-test-support.js';
+import { FAST_PBKDF2, rejectionOf, tempDir } from './file-test-support.js';
 
 /**
  * Real OS processes against one keystore file. The children run this
@@ -61,6 +62,24 @@ if (mode === 'rotate') {
   for (let i = 0; i < Number(count); i++) await provider.rotateKey('shared');
   await provider.close();
   process.stdout.write('done\\n');
+  process.exit(0);
+} else if (mode === 'rotate-until-denied') {
+  const { createFileProvider } = await load('providers/file/file-provider.js');
+  const provider = await createFileProvider({ path, password: ${JSON.stringify(PASSWORD)} });
+  process.stdout.write('ready\\n');
+  await once(process.stdin, 'data');
+  let denied = false;
+  for (let i = 0; i < Number(count) && !denied; i++) {
+    try {
+      const meta = await provider.rotateKey('shared');
+      process.stdout.write('v' + meta.latestVersion + '\\n');
+    } catch (error) {
+      if (error.code !== 'AccessDenied') throw error;
+      denied = true;
+    }
+  }
+  await provider.close();
+  process.stdout.write(denied ? 'denied\\n' : 'done\\n');
   process.exit(0);
 } else if (mode === 'hold-lock') {
   const { withFileLock } = await load('providers/file/file-lock.js');
@@ -141,6 +160,35 @@ describe('file provider: two processes', () => {
     expect((await readdir(dir)).filter((f) => f.startsWith('shared') || f.startsWith('.shared'))).toEqual([
       'shared.json',
     ]);
+  });
+
+  it('a secret change while another process rotates keeps every version that process reported', async () => {
+    const path = join(dir, 'rekeyed.json');
+    const setup = await createFileProvider({ path, password: PASSWORD, create: true, kdf: FAST_PBKDF2 });
+    await setup.createKey?.('shared');
+    await setup.close();
+
+    const rotator = run(['rotate-until-denied', buildUrl, path, '400']);
+    await rotator.waitFor('ready');
+    rotator.proc.stdin?.write('go\n');
+    await rotator.waitFor('v3');
+    await changeFileKeystoreSecret({ path, password: PASSWORD, newPassword: 'after', newKdf: FAST_PBKDF2 });
+    const end = await Promise.race([
+      rotator.waitFor('denied').then(() => 'denied'),
+      rotator.waitFor('done').then(() => 'done'),
+    ]);
+    // The rotator ran into the new secret before it ran out of rotations.
+    expect(end).toBe('denied');
+
+    const reported = rotator.lines.filter((l) => l.startsWith('v')).map((l) => Number(l.slice(1)));
+    const store = await createFileStore({ path, password: 'after' });
+    const versions = (await store.load('shared'))?.versions.map((v) => v.version) ?? [];
+    await store.close();
+    expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => i + 1));
+    for (const v of reported) expect(versions).toContain(v);
+    expect(reported.length).toBeGreaterThanOrEqual(2);
+    expect((await rejectionOf(createFileStore({ path, password: PASSWORD }))).code).toBe('AccessDenied');
+    expect((await readdir(dir)).filter((f) => f.includes('rekeyed'))).toEqual(['rekeyed.json']);
   });
 
   it('a lock left by a killed process is broken at once', async () => {

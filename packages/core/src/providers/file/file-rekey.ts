@@ -1,12 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { AccessDenied, ConfigError, Conflict } from '../../errors/keystore-error.js';
+import { AccessDenied, ConfigError, Conflict, ProviderUnavailable } from '../../errors/keystore-error.js';
 import type { KdfBlock, KeyEntry, KeystoreDocument } from './file-format.js';
 import { parseDocument, SALT_LENGTH } from './file-format.js';
 import { currentSignature, locate, readKeystoreFile } from './file-io.js';
 import type { FileKeys } from './file-keys.js';
 import { withFileLock } from './file-lock.js';
 import { computeMac } from './file-mac.js';
-import { fileKeysFor, openExisting, sameKeystore, writeKeystore } from './file-open.js';
+import {
+  fileKeysFor,
+  KeystoreReplacedNotDurable,
+  openExisting,
+  sameKeystore,
+  writeKeystore,
+} from './file-open.js';
 import { checkFileOptions, checkSecret, type FileSecret } from './file-options.js';
 import { openSnapshot, type Snapshot } from './file-snapshot.js';
 import type { KdfOptions, KdfParams } from './kdf.js';
@@ -32,6 +38,25 @@ export interface ChangeFileSecretOptions {
   /** A lock file older than this many ms is stale and broken (default 60,000). */
   readonly staleLockMs?: number;
 }
+
+const OPTION_NAMES: ReadonlySet<string> = new Set([
+  'path',
+  'password',
+  'masterKey',
+  'newPassword',
+  'newMasterKey',
+  'newKdf',
+  'allowInsecurePermissions',
+  'lockTimeoutMs',
+  'staleLockMs',
+]);
+
+const CURRENT_FIELDS = {
+  password: 'password',
+  masterKey: 'masterKey',
+  kdf: 'newKdf',
+  missing: 'give password or masterKey: the current secret of the keystore file',
+} as const;
 
 const NEW_FIELDS = {
   password: 'newPassword',
@@ -77,23 +102,39 @@ function zero(snapshot: Snapshot | undefined): void {
  * Processes that have the file open with the old secret get `AccessDenied`
  * on their next access ("open it again"): they must reopen it with the new one.
  *
+ * Every temp file a crashed writer left beside the keystore is removed, so no
+ * copy sealed under the old secret stays next to it (backups elsewhere do).
+ *
  * @throws AccessDenied when the current secret is wrong; ConfigError for bad options
- *   (naming the field); ProviderUnavailable when the lock cannot be had in time.
+ *   (naming the field); Corrupted for a damaged file; ProviderUnavailable when the
+ *   lock cannot be had in time. In all these cases the file and its secret are
+ *   unchanged, with one exception that says so in its message: a
+ *   ProviderUnavailable saying the secret WAS changed (the file was replaced
+ *   but its directory could not be synced): the new secret is in effect.
  */
 export async function changeFileKeystoreSecret(options: ChangeFileSecretOptions): Promise<void> {
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError('changeFileKeystoreSecret needs options');
   }
-  const current = checkFileOptions({
-    path: options.path,
-    ...(options.password === undefined ? {} : { password: options.password }),
-    ...(options.masterKey === undefined ? {} : { masterKey: options.masterKey }),
-    ...(options.allowInsecurePermissions === undefined
-      ? {}
-      : { allowInsecurePermissions: options.allowInsecurePermissions }),
-    ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
-    ...(options.staleLockMs === undefined ? {} : { staleLockMs: options.staleLockMs }),
-  });
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.has(name)) {
+      const hint = name === 'kdf' ? " (the new secret's KDF is newKdf)" : '';
+      throw new ConfigError(`unknown option '${name}'${hint}`);
+    }
+  }
+  const current = checkFileOptions(
+    {
+      path: options.path,
+      ...(options.password === undefined ? {} : { password: options.password }),
+      ...(options.masterKey === undefined ? {} : { masterKey: options.masterKey }),
+      ...(options.allowInsecurePermissions === undefined
+        ? {}
+        : { allowInsecurePermissions: options.allowInsecurePermissions }),
+      ...(options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs }),
+      ...(options.staleLockMs === undefined ? {} : { staleLockMs: options.staleLockMs }),
+    },
+    CURRENT_FIELDS,
+  );
   let next: { secret: FileSecret; kdf: KdfParams | undefined } | undefined;
   let opened: { keys: FileKeys; snapshot: Snapshot } | undefined;
   let latest: Snapshot | undefined;
@@ -131,11 +172,30 @@ export async function changeFileKeystoreSecret(options: ChangeFileSecretOptions)
         keys: resealed(before, newKeys),
       };
       const doc: KeystoreDocument = { ...content, mac: computeMac(newKeys.mac, content) };
-      await writeKeystore(path, doc, current.lock, async () => {
-        if ((await currentSignature(path)) !== before.signature) {
-          throw new Conflict(`keystore file ${path} was changed by another process during this write; retry`);
+      try {
+        await writeKeystore(
+          path,
+          doc,
+          current.lock,
+          async () => {
+            if ((await currentSignature(path)) !== before.signature) {
+              throw new Conflict(
+                `keystore file ${path} was changed by another process during this write; retry`,
+              );
+            }
+          },
+          // Every temp file, whatever its age: under the lock, none belongs to a live writer, and each
+          // holds the keystore sealed under the secret this call retires.
+          0,
+        );
+      } catch (error) {
+        if (error instanceof KeystoreReplacedNotDurable) {
+          throw new ProviderUnavailable(
+            `the secret of keystore file ${path} WAS changed: use the new one. ${error.message}`,
+          );
         }
-      });
+        throw error;
+      }
     });
   } finally {
     current.secret.bytes.fill(0);
