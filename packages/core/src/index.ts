@@ -64,8 +64,8 @@ export {
   Keystore,
   type KeystoreOptions,
 } from './keystore/keystore.js';
-export type { GuardedProvider } from './provider/guard-provider.js';
 export { callDeadline } from './provider/call-deadline.js';
+export type { GuardedProvider } from './provider/guard-provider.js';
 export { type GuardOptions, guardProvider } from './provider/guard-provider.js';
 export { checkKeyId, isValidKeyId } from './provider/key-id.js';
 export {
