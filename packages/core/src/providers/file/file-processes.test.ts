@@ -69,7 +69,8 @@ if (mode === 'rotate') {
   process.stdout.write('ready\\n');
   await once(process.stdin, 'data');
   let denied = false;
-  for (let i = 0; i < Number(count) && !denied; i++) {
+  const until = Date.now() + Number(count);
+  while (!denied && Date.now() < until) {
     try {
       const meta = await provider.rotateKey('shared');
       process.stdout.write('v' + meta.latestVersion + '\\n');
@@ -77,6 +78,9 @@ if (mode === 'rotate') {
       if (error.code !== 'AccessDenied') throw error;
       denied = true;
     }
+    // A pause as any real writer has between two writes: a tight loop would leave others
+    // only microseconds to take the lock.
+    await new Promise((r) => setTimeout(r, 5));
   }
   await provider.close();
   process.stdout.write(denied ? 'denied\\n' : 'done\\n');
@@ -168,7 +172,7 @@ describe('file provider: two processes', () => {
     await setup.createKey?.('shared');
     await setup.close();
 
-    const rotator = run(['rotate-until-denied', buildUrl, path, '400']);
+    const rotator = run(['rotate-until-denied', buildUrl, path, '20000']); // at most 20 s
     await rotator.waitFor('ready');
     rotator.proc.stdin?.write('go\n');
     await rotator.waitFor('v3');
