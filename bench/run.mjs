@@ -736,7 +736,42 @@ const text = markdown(report);
 if (args.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 else process.stdout.write(`\n${text}`);
 
+/** The README's block between its bench markers: the run, the tables and the targets. */
+function readmeBlock(report) {
+  const m = report.machine;
+  const lines = markdown(report).split('\n');
+  const from = lines.findIndex((l) => l.startsWith('### Fernet'));
+  const to = lines.findIndex((l) => l.startsWith('Verified before timing'));
+  const body = lines
+    .slice(from, to)
+    .map((l) => (l.startsWith('### ') ? `#${l}` : l))
+    .join('\n')
+    .trim();
+  const python = m.python ? `, Python ${m.python} with cryptography ${m.cryptography}` : '';
+  return [
+    `Last run: ${report.date}, ${m.cpu} (${m.logicalCpus} logical CPUs), Node ${m.node.slice(1)} with OpenSSL ${m.nodeOpenssl}${python}; load average at start ${m.loadAverageAtStart.join(', ')}.`,
+    '',
+    body,
+  ].join('\n');
+}
+
+function writeReadme(report) {
+  const file = join(here, '../README.md');
+  const text = readFileSync(file, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) {
+    log(`${file} has no ${start} ... ${end} block: not updated`);
+    return;
+  }
+  writeFileSync(file, `${text.slice(0, a + start.length)}\n${readmeBlock(report)}\n${text.slice(b)}`);
+  log(`wrote the benchmark block of ${file}`);
+}
+
 if (args.write) {
+  if (!report.quick) writeReadme(report);
   const file = join(here, 'RESULTS.md');
   writeFileSync(
     file,
