@@ -21,6 +21,8 @@ describe('examples', () => {
     expect(out).toContain('re-encrypted to version 2');
     expect(out).toContain('still on version 1 and decrypts: blood type O-');
     expect(out).toContain('reopened from the file: blood type AB+');
+    expect(out).toContain('changed the keystore password; the old one now gives AccessDenied');
+    expect(out).toContain('with the new one, the old records decrypt: blood type AB+');
   });
 
   it('ciphers.mjs: Fernet, MultiFernet rotation, RSA-OAEP and its hybrid mode', () => {

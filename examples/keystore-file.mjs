@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeystore } from '@keystore/core';
+import { changeFileKeystoreSecret, createKeystore } from '@keystore/core';
 
 const text = (bytes) => new TextDecoder().decode(bytes);
 const dir = mkdtempSync(join(tmpdir(), 'keystore-demo-'));
@@ -55,6 +55,25 @@ try {
   const reopened = await createKeystore(config);
   console.log('7. reopened from the file:', text(await reopened.decrypt(moved, { context })));
   await reopened.close();
+
+  // Someone who knew the password leaves: re-encrypt the keystore under a new one.
+  await changeFileKeystoreSecret({
+    path: config.provider.path,
+    password: process.env.KEYSTORE_DEMO_PASSWORD,
+    newPassword: 'a new password, from your secret manager',
+  });
+  try {
+    await createKeystore(config);
+  } catch (error) {
+    console.log('8. changed the keystore password; the old one now gives', error.code);
+  }
+  process.env.KEYSTORE_DEMO_PASSWORD = 'a new password, from your secret manager';
+  const afterChange = await createKeystore(config);
+  console.log(
+    '   with the new one, the old records decrypt:',
+    text(await afterChange.decrypt(record, { context })),
+  );
+  await afterChange.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
