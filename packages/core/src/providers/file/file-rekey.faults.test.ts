@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { tempPathFor } from './atomic-write.js';
 import { createFileProvider } from './file-provider.js';
 import { changeFileKeystoreSecret } from './file-rekey.js';
-import { FAST_SCRYPT, rejectionOf, tempDir } from './file-test-support.js';
+import { FAST_SCRYPT, rejectionOf, useTempDir } from './file-test-support.js';
 
 /**
  * The secret change where it is hard to reach from outside: what it leaves in
@@ -37,13 +37,12 @@ vi.mock('./material-cipher.js', async (importOriginal) => {
 
 const OLD = 'old-pa55-q9x';
 const NEW = 'new-pa55-z7w';
+const temp = useTempDir('ks.json');
 let dir: string;
-let cleanup: () => Promise<void>;
 let path: string;
 
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-  path = join(dir, 'ks.json');
+  ({ dir, path } = temp);
   const provider = await createFileProvider({ path, password: OLD, create: true, kdf: FAST_SCRYPT });
   await provider.createKey?.('a');
   await provider.rotateKey?.('a');
@@ -52,7 +51,6 @@ beforeEach(async () => {
   probe.sealed.length = 0;
   probe.failDirSync = false;
 });
-afterEach(() => cleanup());
 
 describe('changeFileKeystoreSecret: faults and leftovers', () => {
   it('zeroes every decrypted key version it handled', async () => {

@@ -1,26 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { KeyProvider } from '../../provider/key-provider.js';
 import type { StoredVersion } from '../../provider/material-store.js';
 import { createFileProvider } from './file-provider.js';
 import { changeFileKeystoreSecret } from './file-rekey.js';
 import { createFileStore } from './file-store.js';
-import { FAST_PBKDF2, FAST_SCRYPT, rejectionOf, tempDir } from './file-test-support.js';
+import { FAST_PBKDF2, FAST_SCRYPT, rejectionOf, useTempDir } from './file-test-support.js';
 
 const OLD = 'old password, given to staff who have left';
 const NEW = 'new password';
 const context = { table: 'patients' };
+const temp = useTempDir();
 let dir: string;
-let cleanup: () => Promise<void>;
 let path: string;
-
-beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
-  path = join(dir, 'app.keystore.json');
+beforeEach(() => {
+  ({ dir, path } = temp);
 });
-afterEach(() => cleanup());
 
 /** Every key's versions with their state and material, for before/after comparisons. */
 async function contents(provider: KeyProvider): Promise<unknown[]> {

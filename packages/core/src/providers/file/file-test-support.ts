@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach } from 'vitest';
 import type { KeystoreError } from '../../errors/keystore-error.js';
 import type { KdfOptions } from './kdf.js';
 
@@ -22,4 +23,21 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<KeystoreEr
     return error as KeystoreError;
   }
   throw new Error('expected a rejection, but the promise resolved');
+}
+
+/**
+ * A fresh temp directory for each test of the calling file (removed after
+ * each), and `path`, a file named `name` in it.
+ */
+export function useTempDir(name = 'app.keystore.json'): { readonly dir: string; readonly path: string } {
+  const current = { dir: '', path: '' };
+  let cleanup: (() => Promise<void>) | undefined;
+  beforeEach(async () => {
+    const made = await tempDir();
+    cleanup = made.cleanup;
+    current.dir = made.dir;
+    current.path = join(made.dir, name);
+  });
+  afterEach(() => cleanup?.());
+  return current;
 }
