@@ -166,7 +166,7 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<Lock
   const callLeft = timeLeftMs();
   if (callLeft <= 0) {
     throw new ProviderUnavailable(
-      `the call ran out of time waiting for this process's earlier writes to ${lockPath}; nothing was written`,
+      `the call ran out of time before it could take the lock ${lockPath} (this process's earlier writes to the keystore go first); nothing was written`,
     );
   }
   const deadline = Date.now() + Math.min(timeoutMs, callLeft);
