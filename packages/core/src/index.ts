@@ -64,7 +64,7 @@ export {
   Keystore,
   type KeystoreOptions,
 } from './keystore/keystore.js';
-export { callDeadline } from './provider/call-deadline.js';
+export { beginCommit, callTimeLeftMs } from './provider/call-deadline.js';
 export type { GuardedProvider } from './provider/guard-provider.js';
 export { type GuardOptions, guardProvider } from './provider/guard-provider.js';
 export { checkKeyId, isValidKeyId } from './provider/key-id.js';

@@ -45,20 +45,6 @@ describe('createKeystore', () => {
     for (const type of ['memory', 'env', 'vault', 'aws-kms', 'blackbox']) expect(message).toContain(type);
   });
 
-  it('passes the call timeout to the provider, which refuses waits that could outlast it', async () => {
-    const provider = { type: 'file', path: 'k.json', password: { value: 'pw' }, create: true };
-    expect(await configError({ provider, defaultKey: 'a', timeoutMs: 8_000 })).toMatch(
-      /provider\.lockTimeoutMs \(10000 ms\) must be shorter than timeoutMs \(8000 ms\)/,
-    );
-    expect(
-      await configError({
-        provider: { ...provider, lockTimeoutMs: 20_000 },
-        defaultKey: 'a',
-        timeoutMs: 20_000,
-      }),
-    ).toMatch(/lockTimeoutMs \(20000 ms\) must be shorter than timeoutMs \(20000 ms\)/);
-  });
-
   it('names the package to install for an adapter that is not installed', async () => {
     const message = await configError({ provider: { type: 'vault' }, defaultKey: 'a' });
     expect(message).toContain('@keystore/vault');

@@ -2,7 +2,6 @@ import { type KeystoreConfig, keystoreConfigSchema, parseConfig } from '../confi
 import { type LoadConfigOptions, loadConfig } from '../config/load-config.js';
 import { resolveSecret } from '../config/secret-ref.js';
 import { ConfigError } from '../errors/keystore-error.js';
-import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../provider/guard-provider.js';
 import type { ProviderContext, ProviderDefinition } from '../registry/provider-definition.js';
 import { resolveProvider } from '../registry/provider-registry.js';
 import { Keystore } from './keystore.js';
@@ -36,7 +35,6 @@ export async function createKeystore(
     env,
     baseDir,
     resolveSecret: (ref, field) => resolveSecret(ref, field, { env, baseDir }),
-    timeoutMs: parsed.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS,
   };
   const definition = await resolveProvider(parsed.provider.type, options.providers);
   const providerConfig = definition.parseConfig(parsed.provider);

@@ -11,7 +11,7 @@ import {
   UnsupportedOperation,
 } from '../errors/keystore-error.js';
 import { settleLimit } from '../util/settle-limit.js';
-import { runWithDeadline } from './call-deadline.js';
+import { type CallState, newCallState, runInCall } from './call-deadline.js';
 import { checkKeyId } from './key-id.js';
 import {
   ALL_CAPABILITIES,
@@ -102,18 +102,41 @@ function zeroLate(value: unknown): void {
   else if (Array.isArray(value)) for (const item of value) zeroLate(item);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, type: string, operation: string): Promise<T> {
+/**
+ * The call's result, or `ProviderUnavailable` after `ms`. A call that has
+ * begun its commit (see `beginCommit`) is not reported as timed out: its real
+ * outcome is awaited, for at most another `ms`, after which the error says
+ * that the outcome is unknown.
+ */
+function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  type: string,
+  operation: string,
+  state: CallState,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  let timedOut = false;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      timedOut = true;
-      reject(new ProviderUnavailable(`the ${type} provider did not answer ${operation} within ${ms} ms`));
-    }, ms);
+    const expire = (graceLeft: boolean) => {
+      if (state.committing && graceLeft) {
+        timer = setTimeout(() => expire(false), ms);
+        timer.unref?.();
+        return;
+      }
+      state.timedOut = true;
+      reject(
+        new ProviderUnavailable(
+          state.committing
+            ? `the ${type} provider did not finish ${operation} within ${2 * ms} ms: its write had begun, so it may or may not have happened`
+            : `the ${type} provider did not answer ${operation} within ${ms} ms`,
+        ),
+      );
+    };
+    timer = setTimeout(() => expire(true), ms);
     timer.unref?.();
   });
   // A backend call cannot be cancelled: if it answers late, no data key of its answer stays in memory.
-  promise.then((late) => timedOut && zeroLate(late)).catch(() => {});
+  promise.then((late) => state.timedOut && zeroLate(late)).catch(() => {});
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -201,15 +224,15 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
   /** One backend call: refused after close, timed out, errors mapped, tracked so close can wait for it. */
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     if (closed) throw new Closed(`the ${type} provider is closed`);
-    const deadline = Date.now() + timeoutMs;
-    const pending = Promise.resolve().then(() => runWithDeadline(deadline, run));
+    const state = newCallState(timeoutMs);
+    const pending = Promise.resolve().then(() => runInCall(state, run));
     inFlight.add(pending);
     pending.then(
       () => inFlight.delete(pending),
       () => inFlight.delete(pending),
     );
     try {
-      return await withTimeout(pending, timeoutMs, type, operation);
+      return await withTimeout(pending, timeoutMs, type, operation, state);
     } catch (error) {
       throw mapError(type, operation, error);
     }

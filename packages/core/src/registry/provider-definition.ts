@@ -5,13 +5,6 @@ import type { KeyProvider } from '../provider/key-provider.js';
 export interface ProviderContext extends ResolveContext {
   /** The value of a secret reference; `field` names it in errors. */
   resolveSecret(ref: SecretRef, field: string): string;
-  /**
-   * How long the keystore lets one provider call run before it reports
-   * ProviderUnavailable (`timeoutMs` of the configuration, default 15 s). A
-   * provider whose own waits (a lock, retries) could outlast it should refuse
-   * such a configuration: a call reported as timed out might still complete.
-   */
-  readonly timeoutMs: number;
 }
 
 /**

@@ -18,7 +18,6 @@ beforeEach(async () => {
     env,
     baseDir: dir,
     resolveSecret: (ref, field) => resolveSecret(ref, field, { env, baseDir: dir }),
-    timeoutMs: 15_000,
   };
 });
 afterEach(() => cleanup());
@@ -74,30 +73,5 @@ describe('file provider configuration', () => {
     expect(error.code).toBe('ConfigError');
     expect(error.message).toContain('provider.masterKey');
     expect(error.message).not.toContain('too-short');
-  });
-
-  it('refuses a lock wait that could outlast the keystore call timeout', async () => {
-    const config = (lockTimeoutMs?: number) =>
-      fileProviderDefinition.parseConfig({
-        type: 'file',
-        path: 'k.json',
-        password: { env: 'KS_PASSWORD' },
-        create: true,
-        kdf: { name: 'pbkdf2-sha256', iterations: 1000 },
-        ...(lockTimeoutMs === undefined ? {} : { lockTimeoutMs }),
-      });
-    const tooLong = await rejectionOf(fileProviderDefinition.create(config(15_000), ctx));
-    expect(tooLong.code).toBe('ConfigError');
-    expect(tooLong.message).toMatch(
-      /provider\.lockTimeoutMs \(15000 ms\) must be shorter than timeoutMs \(15000 ms\)/,
-    );
-    // The default wait (10 s) against a shorter call timeout.
-    const defaultWait = await rejectionOf(
-      fileProviderDefinition.create(config(), { ...ctx, timeoutMs: 5_000 }),
-    );
-    expect(defaultWait.message).toMatch(/lockTimeoutMs \(10000 ms\)/);
-    expect(await readdir(dir)).toEqual([]);
-    const fine = await fileProviderDefinition.create(config(14_999), ctx);
-    await fine.close();
   });
 });

@@ -4,9 +4,7 @@ import { parseConfig } from '../../config/config-schema.js';
 import { secretRefSchema } from '../../config/secret-ref.js';
 import { decodeBase64Url } from '../../encoding/base64url.js';
 import { ConfigError } from '../../errors/keystore-error.js';
-import { DEFAULT_PROVIDER_TIMEOUT_MS } from '../../provider/guard-provider.js';
 import { defineProvider } from '../../registry/provider-definition.js';
-import { DEFAULT_LOCK_TIMEOUT_MS } from './file-lock.js';
 import { createFileProvider } from './file-provider.js';
 
 const kdfSchema = z.discriminatedUnion('name', [
@@ -45,15 +43,6 @@ export const fileProviderDefinition = defineProvider({
   parseConfig: (config) => parseConfig(schema, config, 'provider'),
   create: async (config, ctx) => {
     const { type: _type, password, masterKey, path, ...rest } = config;
-    const lockTimeoutMs = rest.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
-    // A context built by hand (JavaScript callers) may lack the timeout: the keystore's default applies.
-    const callTimeoutMs = ctx.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
-    if (lockTimeoutMs >= callTimeoutMs) {
-      throw new ConfigError(
-        `provider.lockTimeoutMs (${lockTimeoutMs} ms) must be shorter than timeoutMs (${callTimeoutMs} ms): ` +
-          'a write still waiting for the lock when the call times out could land after the error',
-      );
-    }
     let key: Uint8Array | undefined;
     if (masterKey !== undefined) {
       const decoded = decodeBase64Url(ctx.resolveSecret(masterKey, 'provider.masterKey').trim());

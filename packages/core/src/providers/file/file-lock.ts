@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderUnavailable } from '../../errors/keystore-error.js';
-import { timeLeftMs } from '../../provider/call-deadline.js';
+import { callTimeLeftMs } from '../../provider/call-deadline.js';
 import { FILE_MODE } from './atomic-write.js';
 import { errnoOf, fileSystemError } from './file-io.js';
 
@@ -163,18 +164,18 @@ async function acquire(lockPath: string, options: FileLockOptions): Promise<Lock
   const content = JSON.stringify(owner);
   // Within a guarded call, never wait past the time the call has left (the wait may have
   // started late, behind this process's earlier writes to the same file).
-  const callLeft = timeLeftMs();
+  const callLeft = callTimeLeftMs() ?? Number.POSITIVE_INFINITY;
   if (callLeft <= 0) {
     throw new ProviderUnavailable(
       `the call ran out of time before it could take the lock ${lockPath} (this process's earlier writes to the keystore go first); nothing was written`,
     );
   }
-  const deadline = Date.now() + Math.min(timeoutMs, callLeft);
+  const deadline = performance.now() + Math.min(timeoutMs, callLeft);
   for (let attempt = 0; ; attempt++) {
     if (await createExclusive(lockPath, content)) return owner;
     const state = await readState(lockPath);
     if (state !== undefined && isStale(state, staleMs) && (await breakStaleLock(lockPath, staleMs))) continue;
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (left <= 0) {
       throw new ProviderUnavailable(
         `the keystore is locked by another process: lock file ${lockPath}${describeOwner(state)}; ` +

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AccessDenied, Closed, ConfigError, Conflict, KeyExists } from '../../errors/keystore-error.js';
-import { checkTimeLeft } from '../../provider/call-deadline.js';
+import { beginCommit } from '../../provider/call-deadline.js';
 import type { MaterialStore, StoredKey } from '../../provider/material-store.js';
 import {
   type KdfBlock,
@@ -143,8 +143,9 @@ function fileStore(
       if ((await currentSignature(path)) !== before.signature) {
         throw new Conflict(`keystore file ${path} was changed by another process during this write; retry`);
       }
-      // And still time to report the result: never replace the file after the call timed out.
-      checkTimeLeft(`keystore file ${path} could be replaced`);
+      // The point of no return: fails if the call already timed out (nothing written); from
+      // here on the keystore waits for this write's real outcome.
+      beginCommit(`keystore file ${path} could be replaced`);
     });
     const signature = await currentSignature(path);
     open();
