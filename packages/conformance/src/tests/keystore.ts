@@ -1,7 +1,7 @@
 import type { EncryptionContext } from '@keystore/core';
 import { check, checkBytes, checkEqual, codeOf, describeError, fail, rejects, step } from '../assert.js';
 import { fromUtf8, randomBytes, utf8 } from '../bytes.js';
-import type { BulkResultLike, KeystoreLike } from '../types.js';
+import type { BulkItemLike, BulkResultLike, KeystoreLike } from '../types.js';
 import { CONTEXT, defineTest, replaceChar } from './helpers.js';
 
 const LARGE = 4 * 1024 * 1024;
@@ -222,7 +222,7 @@ export const keystoreTests = [
     group: 'keystore',
     requires: ['keystore', 'key'],
     description:
-      'decryptMany and reencryptMany give one result per envelope in order; a wrong context, a tampered envelope and a non-envelope fail with InvalidToken in their own slots while the others decrypt (and, after a rotation, move to the newest version).',
+      'decryptMany and reencryptMany give one result per envelope in order; a wrong context, a tampered envelope and a non-envelope fail with InvalidToken in their own slots while the others decrypt (and, after a rotation, move to the newest version). Unless the provider re-wraps server-side (capability rewrapKey, where the data key is never at hand), reencrypt and reencryptMany check the payload first: a tampered payload fails with InvalidToken instead of getting a fresh envelope.',
     async run(ctx) {
       const keystore = await ctx.keystore();
       const { decryptMany, reencryptMany } = keystore;
@@ -238,8 +238,10 @@ export const keystoreTests = [
         plaintexts.map((p, i) => step(`encrypt ${i}`, keystore.encrypt(p, { key, context: contexts[i] }))),
       );
       const items = envelopes.map((envelope, i) => ({ envelope, context: contexts[i] as EncryptionContext }));
-      // Item 23 has a tampered payload: decrypt must fail; reencrypt, which never opens the payload, may carry it over.
+      // Item 23 has a tampered payload: decrypt must fail. reencrypt checks the payload under the
+      // data key where it has it; only a server-side re-wrap (no data key at hand) may carry it over.
       const TAMPERED = 23;
+      const tamperedMayMove = ctx.capabilities.rewrapKey ? TAMPERED : undefined;
       const bad = new Set([5, TAMPERED, 41]);
       items[5] = { envelope: envelopes[5] as string, context: CONTEXT };
       items[23] = {
@@ -290,8 +292,16 @@ export const keystoreTests = [
             checkEqual(keystore.inspect(envelope).version, latest, `reencryptMany: version of item ${i}`);
           reencrypted.push([i, envelope]);
         },
-        TAMPERED,
+        tamperedMayMove,
       );
+      if (tamperedMayMove === undefined) {
+        const tampered = items[TAMPERED] as BulkItemLike;
+        await rejects(
+          'reencrypt of an envelope whose payload was tampered with (the data key is at hand)',
+          keystore.reencrypt(tampered.envelope, { context: contexts[TAMPERED] }),
+          'InvalidToken',
+        );
+      }
       for (const [i, envelope] of reencrypted) {
         if (i === TAMPERED) {
           await rejects(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseEnvelope } from '../envelope/envelope-format.js';
 import type { KeystoreError } from '../errors/keystore-error.js';
+import type { KeyProvider } from '../provider/key-provider.js';
 import { createMemoryProvider } from '../providers/memory/memory-provider.js';
 import { Keystore } from './keystore.js';
 
@@ -214,5 +215,76 @@ describe('Keystore bulk operations', () => {
     expect(decrypted.filter((r) => r.ok)).toHaveLength(1_098);
     const sample = decrypted[1_099];
     expect(sample?.ok && text(sample.value)).toBe('record 1099');
+  });
+});
+
+/** A copy of the envelope with one character of its payload changed (the MAC no longer matches). */
+function corruptPayload(envelope: string): string {
+  const at = envelope.lastIndexOf('.') + 30;
+  const replacement = envelope[at] === 'A' ? 'B' : 'A';
+  return `${envelope.slice(0, at)}${replacement}${envelope.slice(at + 1)}`;
+}
+
+describe('Keystore re-encryption checks the payload where the data key is at hand', () => {
+  it('reencrypt refuses a corrupted payload instead of giving it a fresh envelope', async () => {
+    const ks = await keystore();
+    const envelope = await ks.encrypt('row 1', { context: { t: 'x' } });
+    await ks.rotate('app-data');
+    await expect(ks.reencrypt(corruptPayload(envelope), { context: { t: 'x' } })).rejects.toMatchObject({
+      code: 'InvalidToken',
+    });
+    expect(ks.inspect(await ks.reencrypt(envelope, { context: { t: 'x' } })).version).toBe(2);
+  });
+
+  it('reencryptMany fails a corrupted row in its own slot and moves the others', async () => {
+    const ks = await keystore();
+    const envelopes = await Promise.all([0, 1, 2, 3].map((i) => ks.encrypt(`row ${i}`)));
+    await ks.rotate('app-data');
+    envelopes[2] = corruptPayload(envelopes[2] as string);
+    const results = await ks.reencryptMany(envelopes);
+    expect(results.map((r) => r.ok)).toEqual([true, true, false, true]);
+    expect(results[2]).toMatchObject({ ok: false, error: { code: 'InvalidToken' } });
+    for (const r of results) if (r.ok) expect(ks.inspect(r.value).version).toBe(2);
+  });
+
+  it('leaves a server-side re-wrap to the provider: the data key is not unwrapped for it', async () => {
+    const memory = await createMemoryProvider({ keys: ['app-data'] });
+    const calls = { unwrap: 0, rewrap: 0 };
+    const provider: KeyProvider = {
+      specificationVersion: memory.specificationVersion,
+      type: 'memory',
+      capabilities: {
+        generateDataKey: false,
+        rewrapKey: true,
+        batch: false,
+        getKey: false,
+        createKey: false,
+        importKey: false,
+        listKeys: false,
+        listVersions: false,
+        rotateKey: true,
+        deleteKey: false,
+      },
+      wrapKey: (input) => memory.wrapKey(input),
+      unwrapKey: (input) => {
+        calls.unwrap++;
+        return memory.unwrapKey(input);
+      },
+      async rewrapKey(input) {
+        calls.rewrap++;
+        const key = await memory.unwrapKey(input);
+        return memory.wrapKey({ keyId: input.keyId, plaintext: key, context: input.context });
+      },
+      rotateKey: (id) => (memory.rotateKey as NonNullable<KeyProvider['rotateKey']>)(id),
+      close: () => memory.close(),
+    };
+    const ks = new Keystore({ provider, defaultKey: 'app-data' });
+    const envelope = await ks.encrypt('row');
+    await ks.rotate('app-data');
+    const moved = await ks.reencrypt(envelope);
+    const many = await ks.reencryptMany([envelope, envelope]);
+    expect(calls).toEqual({ unwrap: 0, rewrap: 3 });
+    expect(ks.inspect(moved).version).toBe(2);
+    expect(many.every((r) => r.ok)).toBe(true);
   });
 });

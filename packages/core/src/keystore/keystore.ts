@@ -10,9 +10,16 @@ import {
   parseEnvelope,
 } from '../envelope/envelope-format.js';
 import { InvalidToken } from '../errors/invalid-token.js';
-import { InvalidArgument, KeyNotFound } from '../errors/keystore-error.js';
+import { InvalidArgument, KeyNotFound, ProviderError } from '../errors/keystore-error.js';
 import { type GuardedProvider, type GuardOptions, guardProvider } from '../provider/guard-provider.js';
-import type { KeyMetadata, KeyProvider, KeyVersionInfo } from '../provider/key-provider.js';
+import type {
+  KeyMetadata,
+  KeyProvider,
+  KeyVersionInfo,
+  UnwrapKeyInput,
+  WrappedKey,
+} from '../provider/key-provider.js';
+import { settleLimit } from '../util/settle-limit.js';
 import { KeyPolicy } from './key-policy.js';
 
 const DATA_KEY_LENGTH = 32;
@@ -55,6 +62,8 @@ export interface BulkOptions extends DecryptOptions {
 
 /** Envelopes per chunk of a bulk call (the provider batches within a chunk). */
 const BULK_CHUNK = 500;
+/** Local re-wraps in flight at once in a bulk re-encryption. */
+const REWRAP_CONCURRENCY = 16;
 
 /** What an envelope says about itself, readable without any key. */
 export interface EnvelopeInfo {
@@ -158,16 +167,47 @@ export class Keystore {
    * Moves an envelope to the newest version of its key: the data key is
    * re-wrapped (by the backend when it can, KMS ReEncrypt or Vault rewrap),
    * the payload is kept as it is, and the plaintext is never exposed.
+   * Where the data key is at hand (the provider has no server-side re-wrap),
+   * the payload is checked under it first: a corrupted record fails with
+   * `InvalidToken` instead of leaving with a fresh-looking envelope.
    */
   async reencrypt(envelope: string, options: DecryptOptions = {}): Promise<string> {
-    const { header, payload, context } = this.#open(envelope, options);
-    const wrapped = await this.#provider.rewrapKey({
-      keyId: header.keyId,
-      version: header.version,
-      ciphertext: header.wrappedKey,
-      context: wrapContext(context, header.algorithm),
+    const opened = this.#open(envelope, options);
+    const input = this.#unwrapInput(opened);
+    const wrapped = this.#provider.capabilities.rewrapKey
+      ? await this.#provider.rewrapKey(input)
+      : await this.#rewrapChecked(input, opened.payload);
+    return this.#rewrapped(opened, wrapped);
+  }
+
+  /** Unwraps, checks the payload's MAC under the data key, wraps the same data key under the newest version. */
+  async #rewrapChecked(input: UnwrapKeyInput, payload: string): Promise<WrappedKey> {
+    const dataKey = await this.#provider.unwrapKey(input);
+    try {
+      payloadCipher(dataKey).extractTimestamp(payload);
+      return await this.#rewrapLocally(input, dataKey);
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  async #rewrapLocally(input: UnwrapKeyInput, dataKey: Uint8Array): Promise<WrappedKey> {
+    const wrapped = await this.#provider.wrapKey({
+      keyId: input.keyId,
+      plaintext: dataKey,
+      context: input.context,
     });
-    return formatEnvelope({ ...header, version: wrapped.version, wrappedKey: wrapped.ciphertext }, payload);
+    if (wrapped.version < input.version) {
+      throw new ProviderError(`the ${this.providerType} provider re-wrapped a key to an older version`);
+    }
+    return wrapped;
+  }
+
+  #rewrapped(opened: ParsedEnvelope, wrapped: WrappedKey): string {
+    return formatEnvelope(
+      { ...opened.header, version: wrapped.version, wrappedKey: wrapped.ciphertext },
+      opened.payload,
+    );
   }
 
   /**
@@ -197,18 +237,35 @@ export class Keystore {
   /**
    * Moves many envelopes to the newest versions of their keys, re-wrapping
    * their data keys in batches (Vault `batch_input`) without exposing any
-   * plaintext. Each result is the new envelope or the item's error.
+   * plaintext. Where the data keys are at hand (no server-side re-wrap),
+   * they are unwrapped in batches and each payload is checked before its
+   * key is wrapped again, so a corrupted row fails in its own slot. Each
+   * result is the new envelope or the item's error.
    */
   reencryptMany(
     items: readonly (string | BulkItem)[],
     options: BulkOptions = {},
   ): Promise<BulkResult<string>[]> {
     return this.#bulk(items, options, async (opened) => {
-      const wrapped = await this.#provider.rewrapKeys(opened.map((o) => this.#unwrapInput(o)));
-      return opened.map((o, i) => {
-        const w = wrapped[i];
-        if (w instanceof Error || w === undefined) return w ?? new InvalidToken();
-        return formatEnvelope({ ...o.header, version: w.version, wrappedKey: w.ciphertext }, o.payload);
+      const inputs = opened.map((o) => this.#unwrapInput(o));
+      if (this.#provider.capabilities.rewrapKey) {
+        const wrapped = await this.#provider.rewrapKeys(inputs);
+        return opened.map((o, i) => {
+          const w = wrapped[i];
+          if (w instanceof Error || w === undefined) return w ?? new InvalidToken();
+          return this.#rewrapped(o, w);
+        });
+      }
+      const keys = await this.#provider.unwrapKeys(inputs);
+      return settleLimit(opened, REWRAP_CONCURRENCY, async (o, i) => {
+        const key = keys[i];
+        if (key instanceof Error || key === undefined) throw key ?? new InvalidToken();
+        try {
+          payloadCipher(key).extractTimestamp(o.payload);
+          return this.#rewrapped(o, await this.#rewrapLocally(inputs[i] as UnwrapKeyInput, key));
+        } finally {
+          key.fill(0);
+        }
       });
     });
   }

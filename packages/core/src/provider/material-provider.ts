@@ -59,7 +59,8 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
 
   const capabilities: ProviderCapabilities = Object.freeze({
     generateDataKey: true,
-    rewrapKey: true,
+    // The data key is at hand here: the core re-wraps by unwrap and wrap, checking the payload in between.
+    rewrapKey: false,
     batch: false,
     getKey: true,
     createKey: store.writable,
@@ -185,15 +186,6 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
       } catch (error) {
         plaintext.fill(0);
         throw error;
-      }
-    },
-
-    async rewrapKey(input: UnwrapKeyInput): Promise<WrappedKey> {
-      const plaintext = await unwrapKey(input);
-      try {
-        return await wrapKey({ keyId: input.keyId, plaintext, context: input.context });
-      } finally {
-        plaintext.fill(0);
       }
     },
 
