@@ -1,28 +1,22 @@
 import type {
+  BulkItem,
+  BulkResult,
   Capability,
   EncryptionContext,
+  EnvelopeInfo,
   KeyMetadata,
   KeyProvider,
   ProviderCapabilities,
 } from '@keystore/core';
 
-/** What an envelope says about itself (`Keystore.inspect`). */
-export interface EnvelopeInfoLike {
-  readonly provider: string;
-  readonly keyId: string;
-  readonly version: number;
-  readonly algorithm: string;
-}
+/** What an envelope says about itself (`Keystore.inspect`): core's `EnvelopeInfo`, with any algorithm name. */
+export type EnvelopeInfoLike = Omit<EnvelopeInfo, 'algorithm'> & { readonly algorithm: string };
 
-/** One envelope of a bulk call, with its own context. */
-export interface BulkItemLike {
-  readonly envelope: string;
-  readonly context?: EncryptionContext;
-}
+/** One envelope of a bulk call, with its own context (core's `BulkItem`). */
+export type BulkItemLike = BulkItem;
 
-export type BulkResultLike<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: Error };
+/** A bulk call's outcome for one item (core's `BulkResult`). */
+export type BulkResultLike<T> = BulkResult<T>;
 
 /**
  * The part of `@keystore/core`'s `Keystore` facade the suite uses. A fixture

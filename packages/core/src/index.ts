@@ -58,6 +58,9 @@ export {
 export { type CreateKeystoreOptions, createKeystore } from './keystore/create-keystore.js';
 export { KeyPolicy } from './keystore/key-policy.js';
 export {
+  type BulkItem,
+  type BulkOptions,
+  type BulkResult,
   type DecryptOptions,
   type EncryptOptions,
   type EnvelopeInfo,

@@ -1,0 +1,54 @@
+/**
+ * `@keystore/core/provider`: the contract an adapter implements, and only
+ * what writing one needs (as vercel/ai keeps its provider spec apart from
+ * the SDK applications call). Applications import the main entry.
+ */
+export { type ResolveContext, type SecretRef, secretRefSchema } from './config/secret-ref.js';
+export { type EncryptionContext, normalizeContext } from './context/encryption-context.js';
+export { InvalidKey } from './errors/invalid-key.js';
+export { InvalidToken } from './errors/invalid-token.js';
+export {
+  AccessDenied,
+  Closed,
+  ConfigError,
+  Conflict,
+  Corrupted,
+  InvalidArgument,
+  isKeystoreError,
+  KeyExists,
+  KeyNotFound,
+  KeystoreError,
+  type KeystoreErrorCode,
+  ProviderError,
+  ProviderUnavailable,
+  UnsupportedOperation,
+} from './errors/keystore-error.js';
+export { beginCommit, callTimeLeftMs } from './provider/call-deadline.js';
+export { type GuardedProvider, type GuardOptions, guardProvider } from './provider/guard-provider.js';
+export { checkKeyId, isValidKeyId } from './provider/key-id.js';
+export {
+  ALL_CAPABILITIES,
+  type Capability,
+  type CreateKeyOptions,
+  type DataKey,
+  type DeleteKeyOptions,
+  type GenerateDataKeyInput,
+  type KeyMaterial,
+  type KeyMetadata,
+  type KeyProvider,
+  type KeyVersionInfo,
+  type KeyVersionState,
+  type ProviderCapabilities,
+  SPECIFICATION_VERSION,
+  type SpecificationVersion,
+  type UnwrapKeyInput,
+  type WrapKeyInput,
+  type WrappedKey,
+} from './provider/key-provider.js';
+export { createMaterialProvider, MATERIAL_LENGTH } from './provider/material-provider.js';
+export type { MaterialStore, StoredKey, StoredVersion } from './provider/material-store.js';
+export {
+  defineProvider,
+  type ProviderContext,
+  type ProviderDefinition,
+} from './registry/provider-definition.js';
