@@ -73,8 +73,11 @@ export { type GuardOptions, guardProvider } from './provider/guard-provider.js';
 export { checkKeyId, isValidKeyId } from './provider/key-id.js';
 export {
   ALL_CAPABILITIES,
+  CAPABILITY_METHODS,
   type Capability,
+  type CapabilityMethod,
   type CreateKeyOptions,
+  capabilityMethods,
   type DataKey,
   type DeleteKeyOptions,
   type GenerateDataKeyInput,

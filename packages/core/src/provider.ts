@@ -28,8 +28,11 @@ export { type GuardedProvider, type GuardOptions, guardProvider } from './provid
 export { checkKeyId, isValidKeyId } from './provider/key-id.js';
 export {
   ALL_CAPABILITIES,
+  CAPABILITY_METHODS,
   type Capability,
+  type CapabilityMethod,
   type CreateKeyOptions,
+  capabilityMethods,
   type DataKey,
   type DeleteKeyOptions,
   type GenerateDataKeyInput,

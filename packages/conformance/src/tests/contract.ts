@@ -1,4 +1,4 @@
-import { ALL_CAPABILITIES, type Capability, SPECIFICATION_VERSION } from '@keystore/core';
+import { ALL_CAPABILITIES, capabilityMethods, SPECIFICATION_VERSION } from '@keystore/core';
 import { check, checkEqual } from '../assert.js';
 import { defineTest } from './helpers.js';
 
@@ -29,9 +29,9 @@ export const contractTests = [
       for (const method of ['wrapKey', 'unwrapKey', 'close'] as const) {
         check(typeof provider[method] === 'function', `provider.${method} must be a function`);
       }
-      const methodsOf = (c: Capability) => (c === 'batch' ? (['unwrapKeys', 'rewrapKeys'] as const) : [c]);
       const missing = ALL_CAPABILITIES.filter(
-        (c) => provider.capabilities[c] && methodsOf(c).some((m) => typeof provider[m] !== 'function'),
+        (c) =>
+          provider.capabilities[c] && capabilityMethods(c).some((m) => typeof provider[m] !== 'function'),
       );
       check(missing.length === 0, `declared but not implemented: ${missing.join(', ')}`);
     },

@@ -1,4 +1,5 @@
 import type { EncryptionContext } from '../context/encryption-context.js';
+import type { ProviderCapabilities } from './capabilities.js';
 
 /**
  * The provider contract. Adapters (memory, env, file, Vault, AWS KMS,
@@ -11,42 +12,14 @@ import type { EncryptionContext } from '../context/encryption-context.js';
 export const SPECIFICATION_VERSION = 'v1' as const;
 export type SpecificationVersion = typeof SPECIFICATION_VERSION;
 
-/**
- * What a provider supports. Every provider wraps and unwraps data keys;
- * material stores also hand out and manage key material. Callers (and the
- * conformance suite) read this instead of trying operations and catching.
- */
-export interface ProviderCapabilities {
-  /** Generates a data key and its wrapped form in one call (else the core makes one and wraps it). */
-  readonly generateDataKey: boolean;
-  /** Re-wraps a wrapped key under the newest version without exposing it (KMS ReEncrypt, Vault rewrap). */
-  readonly rewrapKey: boolean;
-  /** Unwraps and re-wraps many keys per backend request (Vault `batch_input`). */
-  readonly batch: boolean;
-  /** Hands out key material: `getKey`. */
-  readonly getKey: boolean;
-  readonly createKey: boolean;
-  readonly importKey: boolean;
-  readonly listKeys: boolean;
-  readonly listVersions: boolean;
-  readonly rotateKey: boolean;
-  readonly deleteKey: boolean;
-}
-
-export type Capability = keyof ProviderCapabilities;
-
-export const ALL_CAPABILITIES: readonly Capability[] = [
-  'generateDataKey',
-  'rewrapKey',
-  'batch',
-  'getKey',
-  'createKey',
-  'importKey',
-  'listKeys',
-  'listVersions',
-  'rotateKey',
-  'deleteKey',
-];
+export {
+  ALL_CAPABILITIES,
+  CAPABILITY_METHODS,
+  type Capability,
+  type CapabilityMethod,
+  capabilityMethods,
+  type ProviderCapabilities,
+} from './capabilities.js';
 
 /** A wrapped (encrypted) data key, and the master key version that wrapped it. */
 export interface WrappedKey {
