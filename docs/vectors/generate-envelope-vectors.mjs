@@ -144,6 +144,12 @@ const highBit = Buffer.from(header0Bytes);
 highBit[1] |= 0x80; // 'm' of 'memory' with its high bit set
 const lastChar = header0.at(-1);
 const sameBitsOtherChar = header0.slice(0, -1) + (lastChar === 'A' ? 'B' : 'A');
+// The payload must be canonical too: the same token bytes spelled another way are refused.
+const payloadData = payload0.replace(/=+$/, '');
+const payloadPadding = payload0.slice(payloadData.length);
+if (payloadPadding !== '==' || !/[-_]/.test(payloadData))
+  throw new Error('vector 0 no longer suits the payload cases');
+const strayBits = `${payloadData.slice(0, -1)}${String.fromCharCode(payloadData.charCodeAt(payloadData.length - 1) + 1)}==`;
 const negative = [
   {
     description: 'wrong context',
@@ -174,6 +180,18 @@ const negative = [
   { description: 'text after the payload', envelope: `${vectors[0].envelope}.x`, context: {} },
   { description: 'padded header', envelope: `${head0}.${header0}==.${payload0}`, context: {} },
   { description: 'other format version', envelope: `ks2.${header0}.${payload0}`, context: {} },
+  { description: 'payload without its padding', envelope: `${head0}.${header0}.${payloadData}`, context: {} },
+  {
+    description: 'payload whose last character has stray low bits (not canonical base64url)',
+    envelope: `${head0}.${header0}.${strayBits}`,
+    context: {},
+  },
+  {
+    description: "payload in the standard base64 alphabet ('+' and '/')",
+    envelope: `${head0}.${header0}.${payload0.replaceAll('-', '+').replaceAll('_', '/')}`,
+    context: {},
+  },
+  { description: 'payload with a line break', envelope: `${vectors[0].envelope}\n`, context: {} },
 ];
 process.stdout.write(
   `${JSON.stringify({ format: 'keystore envelope v1', valid: vectors, invalid: negative }, null, 2)}\n`,

@@ -1,3 +1,5 @@
+import { decodeBase64UrlPadded } from '../encoding/base64url.js';
+import { tokenScratch } from '../encoding/scratch.js';
 import { InvalidToken } from '../errors/invalid-token.js';
 import { isValidKeyId } from '../provider/key-id.js';
 
@@ -11,7 +13,8 @@ import { isValidKeyId } from '../provider/key-id.js';
  *            | u8 algorithm (1 = Fernet)
  *            | context digest (32 bytes, SHA-256 of the canonical context)
  *            | u16 n | wrapped data key (n bytes)
- *   payload  = for Fernet: the Fernet token of the data under the data key
+ *   payload  = for Fernet: the Fernet token of the data under the data key,
+ *              canonical padded base64url
  *
  * Integers are big-endian. Nothing in the header is secret; the provider's
  * wrap binds provider type, key id, version, algorithm and context, so a
@@ -81,7 +84,10 @@ export function parseEnvelope(envelope: unknown): ParsedEnvelope {
   if (bytes.toString('base64url') !== headerText) throw new InvalidToken();
   const header = decodeHeader(bytes);
   const payload = envelope.slice(dot + 1);
-  if (payload.length === 0) throw new InvalidToken();
+  // Canonical here too, not only when the payload is decrypted: re-encryption carries the
+  // payload into a new envelope without decrypting it.
+  if (payload.length === 0 || decodeBase64UrlPadded(payload, tokenScratch) === undefined)
+    throw new InvalidToken();
   return { header, payload };
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { InvalidArgument } from '../errors/keystore-error.js';
 
 /** Default entropy for tokens: 32 bytes (256 bits), as Python's `secrets` uses. */
 export const DEFAULT_TOKEN_BYTES = 32;
@@ -39,13 +40,24 @@ export function randomToken(
   throw new TypeError("encoding must be 'hex' or 'base64url'");
 }
 
+const NON_ASCII = /[\u0080-\uffff]/;
+
+function digestBytes(value: string | Uint8Array): Uint8Array {
+  if (typeof value !== 'string') return value;
+  // As Python's compare_digest (a TypeError there): through UTF-8, two different strings with
+  // lone surrogates both become U+FFFD and would compare equal; ASCII strings are their bytes.
+  if (NON_ASCII.test(value)) throw new InvalidArgument('compareDigest compares ASCII strings or bytes only');
+  return Buffer.from(value, 'latin1');
+}
+
 /**
  * Compares two secrets in time that depends only on their lengths, like
- * Python's `secrets.compare_digest`. Strings are compared as UTF-8.
+ * Python's `secrets.compare_digest`. Strings must be ASCII (compared as
+ * their bytes); any other string is `InvalidArgument`, as in Python.
  */
 export function compareDigest(a: string | Uint8Array, b: string | Uint8Array): boolean {
-  const x = typeof a === 'string' ? Buffer.from(a, 'utf8') : a;
-  const y = typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
+  const x = digestBytes(a);
+  const y = digestBytes(b);
   if (x.byteLength !== y.byteLength) {
     // Still spend the time of one comparison so the length mismatch is not faster.
     timingSafeEqual(x, x);

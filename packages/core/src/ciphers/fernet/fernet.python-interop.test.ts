@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { base64UrlVariants } from '../../encoding/base64url-variants.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
 import { Fernet } from './fernet.js';
 import { MultiFernet } from './multi-fernet.js';
@@ -46,6 +47,21 @@ print(json.dumps({
   "key": Fernet.generate_key().decode(),
   "tokens": [f.encrypt_at_time(bytes.fromhex(p), req["at"]).decode() for p in req["payloads"]],
 }))
+`;
+
+// Tokens as a Python caller passes them, str; a refusal is any exception (a non-ASCII str raises ValueError).
+const PY_VERDICTS = `
+import json, sys
+from cryptography.fernet import Fernet
+req = json.load(sys.stdin)
+f = Fernet(req["key"])
+out = []
+for t in req["tokens"]:
+    try:
+        out.append(f.decrypt(t).hex())
+    except Exception:
+        out.append(None)
+print(json.dumps(out))
 `;
 
 describe.runIf(available || process.env.CI === 'true')("interop with Python's cryptography.fernet", () => {
@@ -104,5 +120,34 @@ describe.runIf(available || process.env.CI === 'true')("interop with Python's cr
     const [py] = python(PY_DECRYPT, { key, tokens: [rotated] }) as string[];
     expect(Buffer.from(py as string, 'hex').toString()).toBe('rotate me');
     expect(f.extractTimestamp(rotated)).toBe(at);
+  });
+
+  it('refuses every token Python refuses, and every other non-canonical spelling too', () => {
+    const refusedByPython: string[] = [];
+    // Two, one and no `=` of padding.
+    for (const size of [0, 16, 32]) {
+      let token = '';
+      while (!(token.includes('-') && token.includes('_'))) token = f.encrypt(Buffer.alloc(size, 0x62));
+      const variants = base64UrlVariants(token, true);
+      const py = python(PY_VERDICTS, { key, tokens: [token, ...variants.map((v) => v.text)] }) as (
+        | string
+        | null
+      )[];
+      expect(py[0]).toBe(Buffer.alloc(size, 0x62).toString('hex'));
+      variants.forEach((v, i) => {
+        let ours: string | null;
+        try {
+          ours = Buffer.from(f.decrypt(v.text)).toString('hex');
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidToken);
+          ours = null;
+        }
+        // Python is the floor (where it refuses, so do we); canonical-only is the rule.
+        if (py[i + 1] === null) refusedByPython.push(v.kind);
+        expect({ kind: v.kind, ours }).toEqual({ kind: v.kind, ours: null });
+      });
+    }
+    // Python's own strictness: it refuses unpadded tokens.
+    expect(refusedByPython).toContain('padding stripped');
   });
 });

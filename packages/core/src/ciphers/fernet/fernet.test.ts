@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { encodeBase64UrlPadded } from '../../encoding/base64url.js';
 import { expectInvalidToken } from '../../errors/expect-invalid-token.js';
 import { InvalidKey } from '../../errors/invalid-key.js';
 import { Fernet } from './fernet.js';
@@ -7,11 +8,11 @@ import { Fernet } from './fernet.js';
 const KEY = 'cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4=';
 const T0 = 499_162_800;
 
-/** Flips one bit of the token's decoded bytes and re-encodes it as the library would. */
+/** Flips one bit of the token's decoded bytes and re-encodes it as the library would (padded). */
 function flipBit(token: string, bit: number): string {
   const raw = Buffer.from(token, 'base64url');
   raw[bit >> 3] = (raw[bit >> 3] ?? 0) ^ (1 << (bit & 7));
-  return raw.toString('base64url');
+  return encodeBase64UrlPadded(raw);
 }
 
 describe('Fernet keys', () => {
@@ -107,9 +108,9 @@ describe('Fernet tamper resistance', () => {
   });
 
   it('rejects the token truncated at every length', () => {
+    // Cutting only padding too: a token's padding is part of its one spelling.
+    expect(token).toMatch(/=$/);
     for (let length = 0; length < token.length; length++) {
-      // Cutting only padding leaves the same bytes: a valid token.
-      if (token.slice(0, length).replace(/=+$/, '') === token.replace(/=+$/, '')) continue;
       expectInvalidToken(() => f.decrypt(token.slice(0, length)));
     }
   });
@@ -130,7 +131,7 @@ describe('Fernet tamper resistance', () => {
   it('rejects a wrong version byte even with a valid MAC', () => {
     const raw = Buffer.from(f.encryptFromParts(Buffer.from('x'), T0, new Uint8Array(16)), 'base64url');
     raw[0] = 0x81;
-    expectInvalidToken(() => f.decrypt(raw.toString('base64url')));
+    expectInvalidToken(() => f.decrypt(encodeBase64UrlPadded(raw)));
   });
 });
 

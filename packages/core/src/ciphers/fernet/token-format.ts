@@ -1,4 +1,4 @@
-import { decodeBase64Url } from '../../encoding/base64url.js';
+import { decodeBase64UrlPadded } from '../../encoding/base64url.js';
 import { tokenScratch } from '../../encoding/scratch.js';
 
 /**
@@ -7,7 +7,9 @@ import { tokenScratch } from '../../encoding/scratch.js';
  *   version (1 byte, 0x80) | timestamp (8 bytes, big-endian seconds)
  *   | IV (16 bytes) | AES-128-CBC ciphertext (n * 16 bytes) | HMAC-SHA256 (32 bytes)
  *
- * The whole is base64url-encoded with padding.
+ * The whole is base64url-encoded with padding, and only that spelling of it
+ * decodes (no `+` or `/`, padding exactly as required, no stray bits): one
+ * token, one string. Python's cryptography also refuses unpadded tokens.
  */
 export const VERSION = 0x80;
 export const TIMESTAMP_OFFSET = 1;
@@ -32,7 +34,7 @@ export function decodeToken(token: string | Uint8Array): Buffer | undefined {
   else if (token instanceof Uint8Array)
     text = Buffer.from(token.buffer, token.byteOffset, token.byteLength).toString('latin1');
   else return undefined;
-  const raw = decodeBase64Url(text, tokenScratch);
+  const raw = decodeBase64UrlPadded(text, tokenScratch);
   if (raw === undefined || raw.length < MIN_TOKEN_LENGTH || raw[0] !== VERSION) return undefined;
   if ((raw.length - CIPHERTEXT_OFFSET - HMAC_LENGTH) % BLOCK !== 0) return undefined;
   return raw;

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { decodeBase64Url, decodeBase64UrlPadded, encodeBase64UrlPadded } from './base64url.js';
+import { base64UrlVariants } from './base64url-variants.js';
+import { createScratch } from './scratch.js';
+
+describe('decodeBase64UrlPadded: exactly what encodeBase64UrlPadded writes', () => {
+  const scratch = createScratch(16);
+
+  it.each(Array.from({ length: 40 }, (_, i) => i))('round-trips %i bytes, into a scratch or not', (size) => {
+    const bytes = randomBytes(size);
+    const text = encodeBase64UrlPadded(bytes);
+    expect(decodeBase64UrlPadded(text)?.equals(bytes)).toBe(true);
+    expect(decodeBase64UrlPadded(text, scratch)?.equals(bytes)).toBe(true);
+  });
+
+  it.each([0, 1, 2, 30, 31, 32])('refuses every other spelling of 2 + %i bytes', (size) => {
+    // 0xfb 0xff encode as '-_', so that every kind of variant is made.
+    const text = encodeBase64UrlPadded(Buffer.concat([Buffer.from([0xfb, 0xff]), randomBytes(size)]));
+    const variants = base64UrlVariants(text, true);
+    expect(variants.length).toBeGreaterThan(15);
+    for (const v of variants) {
+      expect(decodeBase64UrlPadded(v.text), v.kind).toBeUndefined();
+      expect(decodeBase64UrlPadded(v.text, scratch), v.kind).toBeUndefined();
+    }
+  });
+
+  it('refuses stray bits whatever the padding: AB== and AAB= are not AA== and AAA=', () => {
+    expect(decodeBase64UrlPadded('AA==')).toEqual(Buffer.from([0]));
+    expect(decodeBase64UrlPadded('AB==')).toBeUndefined();
+    expect(decodeBase64UrlPadded('AAA=')).toEqual(Buffer.from([0, 0]));
+    expect(decodeBase64UrlPadded('AAB=')).toBeUndefined();
+    expect(decodeBase64UrlPadded('AAAA')).toEqual(Buffer.from([0, 0, 0]));
+  });
+});
+
+describe('decodeBase64Url (keys: padding optional)', () => {
+  it('does not read a character above U+00FF as the one its low byte names', () => {
+    expect(decodeBase64Url('QUFB')).toEqual(Buffer.from('AAA'));
+    // Node's decoder truncates U+0155 to 0x55, 'U'.
+    expect(decodeBase64Url('Q\u0155FB')).toBeUndefined();
+    expect(decodeBase64Url('Q\u0155FB', createScratch(16))).toBeUndefined();
+  });
+});
