@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Fernet } from '../ciphers/fernet/fernet.js';
+import type { KeystoreConfig } from '../config/keystore-config.js';
 import { createKeystore } from './create-keystore.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keystore-config-'));
@@ -10,7 +11,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function configError(config: unknown, options = {}): Promise<string> {
   try {
-    await createKeystore(config, { env: {}, cwd: dir, ...options });
+    // Bad on purpose: as configuration read at run time, it reaches the schemas unchecked.
+    await createKeystore(config as KeystoreConfig, { env: {}, cwd: dir, ...options });
   } catch (error) {
     expect((error as { code: string }).code).toBe('ConfigError');
     return (error as Error).message;
