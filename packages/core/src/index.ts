@@ -7,12 +7,14 @@ export type { RsaKeyPair, RsaKeyPairOptions } from './ciphers/rsa/key-pair.js';
 export type { RsaOaepHash } from './ciphers/rsa/oaep-params.js';
 export { type RsaKeyFormat, RsaOaep, type RsaOaepOptions } from './ciphers/rsa/rsa-oaep.js';
 export { RsaOaepWebEncryptor, type RsaOaepWebOptions } from './ciphers/rsa/web-encryptor.js';
-export {
-  type KeystoreConfig,
-  keystoreConfigSchema,
-  type ProviderConfig,
-  parseConfig,
-} from './config/config-schema.js';
+export { keystoreConfigSchema, parseConfig } from './config/config-schema.js';
+export type {
+  CacheConfig,
+  KeystoreCacheConfigs,
+  KeystoreConfig,
+  KeystoreProviderConfigs,
+  ProviderConfig,
+} from './config/keystore-config.js';
 export {
   CONFIG_ENV_VARIABLE,
   CONFIG_FILE_NAME,
@@ -118,6 +120,7 @@ export {
   defineProvider,
   type ProviderContext,
   type ProviderDefinition,
+  type ProviderOptionsOf,
 } from './registry/provider-definition.js';
 export {
   ADAPTER_PACKAGES,

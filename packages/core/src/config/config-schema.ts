@@ -3,7 +3,8 @@ import { ConfigError } from '../errors/keystore-error.js';
 
 /**
  * The configuration: plain, JSON-serialisable data. Provider-specific fields
- * are checked by the provider's own schema once its type is known.
+ * are checked by the provider's own schema once its type is known. Its
+ * TypeScript type, with every provider's fields, is `KeystoreConfig`.
  */
 export const keystoreConfigSchema = z
   .object({
@@ -14,9 +15,6 @@ export const keystoreConfigSchema = z
     timeoutMs: z.number().int().positive().max(600_000).optional(),
   })
   .strict();
-
-export type KeystoreConfig = z.infer<typeof keystoreConfigSchema>;
-export type ProviderConfig = KeystoreConfig['provider'];
 
 /** Parses `value` with `schema`; failures become one ConfigError naming every bad field. */
 export function parseConfig<T>(schema: z.ZodType<T>, value: unknown, prefix: string): T {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors/keystore-error.js';
+import { parseJsonc } from './parse-jsonc.js';
 
 export const CONFIG_FILE_NAME = 'keystore.config.json';
 export const CONFIG_ENV_VARIABLE = 'KEYSTORE_CONFIG';
@@ -24,6 +25,7 @@ export interface LoadedConfig {
 /**
  * Finds the configuration: an explicit path; else `KEYSTORE_CONFIG` (inline
  * JSON, or a path to a JSON file); else `keystore.config.json` in `cwd`.
+ * Comments and trailing commas are allowed (see `parseJsonc`).
  * Moving from the local file to Vault in production is a change of this.
  */
 export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
@@ -34,7 +36,7 @@ export function loadConfig(options: LoadConfigOptions = {}): LoadedConfig {
   const fromEnv = env[CONFIG_ENV_VARIABLE]?.trim();
   if (fromEnv !== undefined && fromEnv !== '') {
     if (fromEnv.startsWith('{'))
-      return { config: parseJson(fromEnv, CONFIG_ENV_VARIABLE), source: CONFIG_ENV_VARIABLE, baseDir: cwd };
+      return { config: parseJsonc(fromEnv, CONFIG_ENV_VARIABLE), source: CONFIG_ENV_VARIABLE, baseDir: cwd };
     return readJsonFile(isAbsolute(fromEnv) ? fromEnv : resolve(cwd, fromEnv));
   }
   const file = resolve(cwd, CONFIG_FILE_NAME);
@@ -53,13 +55,5 @@ function readJsonFile(path: string): LoadedConfig {
       `configuration file ${path} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     );
   }
-  return { config: parseJson(text, path), source: path, baseDir: dirname(path) };
-}
-
-function parseJson(text: string, source: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new ConfigError(`${source} is not valid JSON`);
-  }
+  return { config: parseJsonc(text, path), source: path, baseDir: dirname(path) };
 }

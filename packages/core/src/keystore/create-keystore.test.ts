@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Fernet } from '../ciphers/fernet/fernet.js';
+import type { KeystoreConfig } from '../config/keystore-config.js';
 import { createKeystore } from './create-keystore.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keystore-config-'));
@@ -10,7 +11,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function configError(config: unknown, options = {}): Promise<string> {
   try {
-    await createKeystore(config, { env: {}, cwd: dir, ...options });
+    // Bad on purpose: as configuration read at run time, it reaches the schemas unchecked.
+    await createKeystore(config as KeystoreConfig, { env: {}, cwd: dir, ...options });
   } catch (error) {
     expect((error as { code: string }).code).toBe('ConfigError');
     return (error as Error).message;
@@ -76,7 +78,7 @@ describe('createKeystore', () => {
   it('reports invalid JSON without echoing it', async () => {
     writeFileSync(join(dir, 'bad.json'), '{"provider": {"password": "hunter2"');
     const message = await configError(undefined, { path: join(dir, 'bad.json') });
-    expect(message).toMatch(/not valid JSON/);
+    expect(message).toBe(`${join(dir, 'bad.json')}:1:36: expected '}'`);
     expect(message).not.toContain('hunter2');
   });
 });

@@ -1,4 +1,5 @@
-import { type KeystoreConfig, keystoreConfigSchema, parseConfig } from '../config/config-schema.js';
+import { keystoreConfigSchema, parseConfig } from '../config/config-schema.js';
+import type { KeystoreConfig } from '../config/keystore-config.js';
 import { type LoadConfigOptions, loadConfig } from '../config/load-config.js';
 import { resolveSecret } from '../config/secret-ref.js';
 import { ConfigError } from '../errors/keystore-error.js';
@@ -19,17 +20,17 @@ export interface CreateKeystoreOptions extends LoadConfigOptions {
  * Swapping providers is a configuration change, not a code change.
  */
 export async function createKeystore(
-  config?: unknown,
+  config?: KeystoreConfig,
   options: CreateKeystoreOptions = {},
 ): Promise<Keystore> {
-  let raw = config;
+  let raw: unknown = config;
   let baseDir = options.baseDir ?? options.cwd ?? process.cwd();
   if (raw === undefined) {
     const loaded = loadConfig(options);
     raw = loaded.config;
     baseDir = options.baseDir ?? loaded.baseDir;
   }
-  const parsed: KeystoreConfig = parseConfig(keystoreConfigSchema, raw, '');
+  const parsed = parseConfig(keystoreConfigSchema, raw, '');
   const env = options.env ?? process.env;
   const context: ProviderContext = {
     env,

@@ -18,6 +18,13 @@ export interface ProviderDefinition<C = unknown> {
   create(config: C, context: ProviderContext): Promise<KeyProvider>;
 }
 
+/**
+ * The options a definition's `parseConfig` returns, less `type`: the output
+ * of its zod schema, the same as the schema's input while (as for the
+ * built-in providers) the schema has no defaults or transforms.
+ */
+export type ProviderOptionsOf<D> = D extends ProviderDefinition<infer C> ? Omit<C, 'type'> : never;
+
 /** Identity helper that gives adapters type inference, as unstorage's `defineDriver`. */
 export function defineProvider<C>(definition: ProviderDefinition<C>): ProviderDefinition<C> {
   return definition;

@@ -4,10 +4,11 @@ import { ConfigError } from '../../errors/keystore-error.js';
  * A small, strict `.env` parser: `NAME=value` lines, optional `export `,
  * `#` comments, single quotes (literal) and double quotes (with \n, \r, \t,
  * \" and \\ escapes). A malformed line is reported by its number, never by
- * its content (it may hold a key).
+ * its content (it may hold a key); so is a variable defined twice.
  */
 export function parseDotenv(text: string, source: string): Record<string, string> {
   const out: Record<string, string> = {};
+  const lineOf = new Map<string, number>();
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, index) => {
     const line = raw.trim();
@@ -15,6 +16,11 @@ export function parseDotenv(text: string, source: string): Record<string, string
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
     if (match === null) throw new ConfigError(`${source}: line ${index + 1} is not NAME=value`);
     const name = match[1] as string;
+    // Last-one-wins would let a stale key hide below the one a reader sees.
+    const first = lineOf.get(name);
+    if (first !== undefined)
+      throw new ConfigError(`${source}: ${name} is defined twice, on lines ${first} and ${index + 1}`);
+    lineOf.set(name, index + 1);
     out[name] = parseValue(match[2] as string, source, index + 1);
   });
   return out;

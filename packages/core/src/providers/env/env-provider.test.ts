@@ -54,11 +54,52 @@ describe('env provider', () => {
     ).toBe('kept');
   });
 
-  it('refuses an untagged list: positions would renumber versions when one is removed', async () => {
-    await expect(createEnvProvider({ env: { KEYSTORE_KEY_A: `${k2},${k1}` } })).rejects.toMatchObject({
-      code: 'ConfigError',
-      message: expect.stringContaining('tag each with its version'),
-    });
+  it('reads "newest,older" as MultiFernet takes it: the first key is current, the last is version 1', async () => {
+    const p = await createEnvProvider({ env: { KEYSTORE_KEY_A: ` ${k3}, ${k2} ,${k1}` } });
+    expect((await p.getKey?.('a'))?.version).toBe(3);
+    expect((await p.getKey?.('a'))?.material).toEqual(raw(k3));
+    expect((await p.getKey?.('a', 2))?.material).toEqual(raw(k2));
+    expect((await p.getKey?.('a', 1))?.material).toEqual(raw(k1));
+    expect((await p.listVersions?.('a'))?.map((v) => v.version)).toEqual([1, 2, 3]);
+  });
+
+  it('keeps every version when a new key is put in front of "newest,older"', async () => {
+    const before = await createEnvProvider({ env: { KEYSTORE_KEY_A: `${k2},${k1}` } });
+    const old = new Keystore({ provider: before, defaultKey: 'a' });
+    const envelope = await old.encrypt('kept');
+    expect(old.inspect(envelope).version).toBe(2);
+    const after = await createEnvProvider({ env: { KEYSTORE_KEY_A: `${k3},${k2},${k1}` } });
+    const ks = new Keystore({ provider: after, defaultKey: 'a' });
+    expect(new TextDecoder().decode(await ks.decrypt(envelope))).toBe('kept');
+    expect(ks.inspect(await ks.encrypt('new')).version).toBe(3);
+    // One key alone is version 1, so going from one key to "new,old" keeps it too.
+    const single = await createEnvProvider({ env: { KEYSTORE_KEY_A: k1 } });
+    const first = await new Keystore({ provider: single, defaultKey: 'a' }).encrypt('first');
+    expect(new TextDecoder().decode(await ks.decrypt(first))).toBe('first');
+  });
+
+  it('refuses a list that mixes tagged and untagged keys, or has an empty entry', async () => {
+    for (const [i, value] of [`v2:${k2},${k1}`, `${k2},v1:${k1}`].entries()) {
+      const error = await createEnvProvider({ env: { KEYSTORE_KEY_A: value } }).catch((e: unknown) => e);
+      expect(error, `mixed list ${i}`).toMatchObject({
+        code: 'ConfigError',
+        message: expect.stringContaining('KEYSTORE_KEY_A'),
+      });
+      expect((error as Error).message).not.toContain(k1);
+      expect((error as Error).message).not.toContain(k2);
+    }
+    for (const [i, value] of [`${k2},,${k1}`, `${k2},${k1},`, `,${k1}`].entries()) {
+      await expect(
+        createEnvProvider({ env: { KEYSTORE_KEY_A: value } }),
+        `empty entry ${i}`,
+      ).rejects.toMatchObject({
+        code: 'ConfigError',
+        message: expect.stringContaining('empty'),
+      });
+    }
+    await expect(
+      createEnvProvider({ env: { KEYSTORE_KEY_A: `${k2},${k1}`, KEYSTORE_KEY_A_V3: k3 } }),
+    ).rejects.toMatchObject({ code: 'ConfigError' });
   });
 
   it('is read-only and says so', async () => {
@@ -117,6 +158,34 @@ describe('parseDotenv', () => {
       G: 'a"b',
     });
     expect(() => parseDotenv('H="abc\\"', '.env')).toThrow(/unterminated/);
+  });
+
+  it('refuses a variable defined twice, naming it and both lines but no value', () => {
+    const text = `KEYSTORE_KEY_A="${k1}"\nB=1\n\nexport KEYSTORE_KEY_A='${k2}'\n`;
+    let message = '';
+    try {
+      parseDotenv(text, 'app/.env');
+    } catch (error) {
+      expect((error as { code: string }).code).toBe('ConfigError');
+      message = (error as Error).message;
+    }
+    expect(message).toBe('app/.env: KEYSTORE_KEY_A is defined twice, on lines 1 and 4');
+    expect(message).not.toContain(k1);
+    expect(message).not.toContain(k2);
+  });
+
+  it('refuses a key defined twice in the env file of the provider', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keystore-env-'));
+    try {
+      const file = join(dir, '.env');
+      writeFileSync(file, `KEYSTORE_KEY_A=${k1}\nKEYSTORE_KEY_A=${k2}\n`);
+      await expect(createEnvProvider({ envFile: file, env: {} })).rejects.toMatchObject({
+        code: 'ConfigError',
+        message: expect.stringMatching(/KEYSTORE_KEY_A is defined twice, on lines 1 and 2/),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports a bad line by number only', () => {

@@ -52,12 +52,14 @@ function decodeKey(value: string, variable: string): Uint8Array {
  * - `KEYSTORE_KEY_APP_DATA_V1`, `KEYSTORE_KEY_APP_DATA_V2`, ...: one variable
  *   per version; old versions may be removed (retired) without renumbering; or
  * - `KEYSTORE_KEY_APP_DATA=<key>`: one key, version 1; or
+ * - `KEYSTORE_KEY_APP_DATA="<newest>,<older>,<oldest>"`: as Python's
+ *   MultiFernet takes keys; the first is current (see `listedVersions`); or
  * - `KEYSTORE_KEY_APP_DATA="v3:<key>,v2:<key>"`: several versions in one
  *   variable, each tagged with its version.
  *
- * Versions are never positions in a list: envelopes name the version that
- * wrapped them, so dropping the oldest key must not renumber the others.
- * Using two forms for one key is a configuration error. Read-only.
+ * Envelopes name the version that wrapped them, so a version number must
+ * keep meaning the same key. Using two forms for one key is a configuration
+ * error. Read-only.
  */
 export function createEnvStore(options: EnvProviderOptions = {}): MaterialStore {
   const prefix = options.prefix ?? DEFAULT_ENV_PREFIX;
@@ -105,20 +107,7 @@ export function createEnvStore(options: EnvProviderOptions = {}): MaterialStore 
       add(name, Number(versioned[2]), value, variable, `${prefix}${name}_V<n>`);
       continue;
     }
-    const entries = value.split(',').map((v) => v.trim());
-    if (entries.length === 1 && !TAGGED.test(entries[0] as string)) {
-      add(name, 1, entries[0] as string, variable, variable);
-      continue;
-    }
-    for (const entry of entries) {
-      const tagged = TAGGED.exec(entry);
-      if (tagged === null) {
-        throw new ConfigError(
-          `${variable}: with several keys, tag each with its version (v2:<key>,v1:<key>) so that removing one never renumbers the others`,
-        );
-      }
-      add(name, Number(tagged[1]), tagged[2] as string, variable, variable);
-    }
+    for (const [version, key] of listedVersions(value, variable)) add(name, version, key, variable, variable);
   }
 
   const keys = new Map<string, StoredKey>();
@@ -142,6 +131,31 @@ export function createEnvStore(options: EnvProviderOptions = {}): MaterialStore 
       keys.clear();
     },
   };
+}
+
+/**
+ * The `(version, key)` pairs of one variable's value. Untagged lists count
+ * from the end: the oldest (last) key is version 1 and the newest (first) is
+ * the highest, so putting a new key in front, as one rotates a MultiFernet,
+ * keeps every existing version's number; a single key is version 1 as well.
+ * Removing the oldest key from such a list would renumber the others, which
+ * is why retiring a key means tagging the ones kept (`v3:<key>,v2:<key>`).
+ */
+function listedVersions(value: string, variable: string): Array<[number, string]> {
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => entry === '')) {
+    throw new ConfigError(`${variable}: the list of keys has an empty entry`);
+  }
+  const tags = entries.map((entry) => TAGGED.exec(entry));
+  if (tags.every((tag) => tag === null)) {
+    return entries.map((entry, index) => [entries.length - index, entry]);
+  }
+  if (tags.some((tag) => tag === null)) {
+    throw new ConfigError(
+      `${variable}: tag every key with its version (v2:<key>,v1:<key>) or none ("newest,older"), not some`,
+    );
+  }
+  return tags.map((tag) => [Number((tag as RegExpExecArray)[1]), (tag as RegExpExecArray)[2] as string]);
 }
 
 function readEnvFile(path: string): string {
