@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileProvider } from './file-provider.js';
 import { createFileStore } from './file-store.js';
-import { rejectionOf, tempDir } from './file-test-support.js';
+import { FAST_SCRYPT, rejectionOf, tempDir } from './file-test-support.js';
 
 /**
  * A damaged keystore file is `Corrupted`, whatever the damage, and none of
@@ -178,6 +178,19 @@ describe('file provider: corruption', () => {
     expect(error.code).toBe('Corrupted');
     expect(Date.now() - started).toBeLessThan(1000);
   });
+
+  it('refuses an edited scrypt block of 0.9 GiB and 112x the default work in well under a second', async () => {
+    const made = join(dir, 'pw.json');
+    await (await createFileStore({ path: made, password: 'pw', create: true, kdf: FAST_SCRYPT })).close();
+    const file = JSON.parse(await readFile(made, 'utf8'));
+    file.kdf = { ...file.kdf, N: 2 ** 20, r: 7, p: 16 };
+    await writeFile(made, JSON.stringify(file), { mode: 0o600 });
+    const started = Date.now();
+    const error = await rejectionOf(createFileStore({ path: made, password: 'pw' }));
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(error.code).toBe('Corrupted');
+    expect(error.message).toMatch(/kdf parameters are out of range \(scrypt N \* r/);
+  }, 5_000);
 
   it('asks for an upgrade when the file has a newer format version', async () => {
     const file = JSON.parse(original);
