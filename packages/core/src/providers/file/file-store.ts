@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AccessDenied, Closed, ConfigError, Conflict, KeyExists } from '../../errors/keystore-error.js';
 import { beginCommit } from '../../provider/call-deadline.js';
 import type { MaterialStore, StoredKey } from '../../provider/material-store.js';
+import { waitWithinCall } from './bounded-wait.js';
 import {
   type KdfBlock,
   type KeyEntry,
@@ -100,7 +101,9 @@ function fileStore(
     }
     const next = openSnapshot(path, doc, keys, signature, before);
     open();
-    snapshot = next;
+    // Only over the state it started from: a re-read that finished late (one a call gave up
+    // on, or one overtaken by this process's own write) never replaces a newer state.
+    if (snapshot === before) snapshot = next;
     return next;
   }
 
@@ -108,21 +111,32 @@ function fileStore(
   async function current(): Promise<Snapshot> {
     const before = open();
     if ((await currentSignature(path)) === before.signature) return before;
-    // Concurrent readers share one reload.
-    reloading ??= reload(before).finally(() => {
-      reloading = undefined;
+    // Concurrent readers share one reload; each waits for it only as long as its own call may.
+    // A call that gives up also unshares it, so that a re-read that hangs does not wedge every
+    // later call: the next one reads afresh.
+    const shared = reloading ?? shareReload(before);
+    return waitWithinCall(shared, `keystore file ${path} to be re-read`, () => {
+      if (reloading === shared) reloading = undefined;
     });
-    return reloading;
+  }
+
+  function shareReload(before: Snapshot): Promise<Snapshot> {
+    const started: Promise<Snapshot> = reload(before).finally(() => {
+      if (reloading === started) reloading = undefined;
+    });
+    reloading = started;
+    return started;
   }
 
   /**
    * Under the lock: the file as it is now. Never a shared reload, which may
-   * have read the file before this lock was taken.
+   * have read the file before this lock was taken. Bounded by the call's
+   * time, so a hung read does not keep the lock.
    */
   async function currentLocked(): Promise<Snapshot> {
     const before = open();
     if ((await currentSignature(path)) === before.signature) return before;
-    return reload(before);
+    return waitWithinCall(reload(before), `keystore file ${path} to be re-read`);
   }
 
   async function commit(before: Snapshot, keyId: string, sealed: SealedKey | undefined): Promise<void> {

@@ -66,7 +66,8 @@ export function kdfParamsProblem(params: KdfParams): string | undefined {
     }
     if (!isInt(r, 1, L.scryptMaxR)) return `scrypt r must be an integer from 1 to ${L.scryptMaxR}`;
     if (!isInt(p, 1, L.scryptMaxP)) return `scrypt p must be an integer from 1 to ${L.scryptMaxP}`;
-    if (128 * N * r > L.scryptMaxMemory) return 'scrypt N * r needs more than 256 MiB of memory (128 * N * r bytes)';
+    if (128 * N * r > L.scryptMaxMemory)
+      return 'scrypt N * r needs more than 256 MiB of memory (128 * N * r bytes)';
     if (N * r * p > L.scryptMaxWork) return 'scrypt N * r * p is more than 2^23 (8 times the default cost)';
     return undefined;
   }
