@@ -59,7 +59,14 @@ function flipByte(b64: string, index: number): string {
 describe('file provider: corruption', () => {
   it('opens the untouched file, also re-indented with members in another order (the MAC is over canonical JSON)', async () => {
     const file = JSON.parse(original);
-    const reordered = { mac: file.mac, keys: file.keys, verifier: file.verifier, kdf: file.kdf, version: 1 };
+    const reordered = {
+      mac: file.mac,
+      keys: file.keys,
+      generation: file.generation,
+      verifier: file.verifier,
+      kdf: file.kdf,
+      version: file.version,
+    };
     await writeFile(path, JSON.stringify({ format: file.format, ...reordered }), { mode: 0o600 });
     const store = await createFileStore({ path, masterKey });
     expect((await store.load('app-data'))?.versions).toHaveLength(3);
@@ -194,7 +201,7 @@ describe('file provider: corruption', () => {
 
   it('asks for an upgrade when the file has a newer format version', async () => {
     const file = JSON.parse(original);
-    file.version = 2;
+    file.version = 3;
     const error = await openError(JSON.stringify(file));
     expect(error.code).toBe('ConfigError');
     expect(error.message).toContain('upgrade');
