@@ -202,6 +202,7 @@ describe('file provider: corruption', () => {
   it('asks for an upgrade when the file has a newer format version', async () => {
     const file = JSON.parse(original);
     file.version = 3;
+    file.addedInVersion3 = {};
     const error = await openError(JSON.stringify(file));
     expect(error.code).toBe('ConfigError');
     expect(error.message).toContain('upgrade');

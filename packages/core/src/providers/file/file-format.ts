@@ -177,7 +177,10 @@ export function parseDocument(text: string, path: string): KeystoreDocument {
     // JSON.parse's message quotes the text: it is not passed on.
     return r.fail('not valid JSON (truncated or edited)');
   }
-  const head = r.object(value, 'the file', ['format', 'version'], [...DOCUMENT_FIELDS, 'generation']);
+  // Format and version first, before the fields: a newer version may have other fields.
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    r.fail('the file is not an object');
+  const head = value as Json;
   if (head.format !== FILE_FORMAT) r.fail(`not a keystore file (format is not '${FILE_FORMAT}')`);
   const version = r.integer(head.version, 'version');
   if (version > FILE_FORMAT_VERSION) {
