@@ -104,6 +104,10 @@ export {
   type ChangeFileSecretOptions,
   changeFileKeystoreSecret,
 } from './providers/file/file-rekey.js';
+export {
+  type RestoreFileKeystoreOptions,
+  restoreFileKeystore,
+} from './providers/file/file-restore.js';
 export { createFileStore, type FileStoreOptions } from './providers/file/file-store.js';
 export { DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT, type KdfOptions } from './providers/file/kdf.js';
 export { createMemoryProvider, type MemoryProviderOptions } from './providers/memory/memory-provider.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileProvider } from './file-provider.js';
 import { createFileStore } from './file-store.js';
-import { rejectionOf, tempDir } from './file-test-support.js';
+import { FAST_SCRYPT, rejectionOf, tempDir } from './file-test-support.js';
 
 /**
  * A damaged keystore file is `Corrupted`, whatever the damage, and none of
@@ -59,7 +59,14 @@ function flipByte(b64: string, index: number): string {
 describe('file provider: corruption', () => {
   it('opens the untouched file, also re-indented with members in another order (the MAC is over canonical JSON)', async () => {
     const file = JSON.parse(original);
-    const reordered = { mac: file.mac, keys: file.keys, verifier: file.verifier, kdf: file.kdf, version: 1 };
+    const reordered = {
+      mac: file.mac,
+      keys: file.keys,
+      generation: file.generation,
+      verifier: file.verifier,
+      kdf: file.kdf,
+      version: file.version,
+    };
     await writeFile(path, JSON.stringify({ format: file.format, ...reordered }), { mode: 0o600 });
     const store = await createFileStore({ path, masterKey });
     expect((await store.load('app-data'))?.versions).toHaveLength(3);
@@ -179,9 +186,23 @@ describe('file provider: corruption', () => {
     expect(Date.now() - started).toBeLessThan(1000);
   });
 
+  it('refuses an edited scrypt block of 0.9 GiB and 112x the default work in well under a second', async () => {
+    const made = join(dir, 'pw.json');
+    await (await createFileStore({ path: made, password: 'pw', create: true, kdf: FAST_SCRYPT })).close();
+    const file = JSON.parse(await readFile(made, 'utf8'));
+    file.kdf = { ...file.kdf, N: 2 ** 20, r: 7, p: 16 };
+    await writeFile(made, JSON.stringify(file), { mode: 0o600 });
+    const started = Date.now();
+    const error = await rejectionOf(createFileStore({ path: made, password: 'pw' }));
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(error.code).toBe('Corrupted');
+    expect(error.message).toMatch(/kdf parameters are out of range \(scrypt N \* r/);
+  }, 5_000);
+
   it('asks for an upgrade when the file has a newer format version', async () => {
     const file = JSON.parse(original);
-    file.version = 2;
+    file.version = 3;
+    file.addedInVersion3 = {};
     const error = await openError(JSON.stringify(file));
     expect(error.code).toBe('ConfigError');
     expect(error.message).toContain('upgrade');

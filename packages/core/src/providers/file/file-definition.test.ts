@@ -62,6 +62,25 @@ describe('file provider configuration', () => {
     }
   });
 
+  it('passes minGeneration on: a file below it is refused as rolled back', async () => {
+    const base = {
+      type: 'file',
+      path: 'g.json',
+      password: { env: 'KS_PASSWORD' },
+      kdf: { name: 'pbkdf2-sha256', iterations: 1000 },
+    };
+    await (
+      await fileProviderDefinition.create(fileProviderDefinition.parseConfig({ ...base, create: true }), ctx)
+    ).close();
+    const config = fileProviderDefinition.parseConfig({ ...base, minGeneration: 2 });
+    const error = await rejectionOf(fileProviderDefinition.create(config, ctx));
+    expect(error.code).toBe('Corrupted');
+    expect(error.message).toContain('rolled back');
+    expect(() => fileProviderDefinition.parseConfig({ ...base, minGeneration: -1 })).toThrow(
+      expect.objectContaining({ code: 'ConfigError' }),
+    );
+  });
+
   it('says when a master key is not 32 bytes of base64url', async () => {
     const config = fileProviderDefinition.parseConfig({
       type: 'file',

@@ -32,6 +32,7 @@ const schema = z
     allowInsecurePermissions: z.boolean().optional(),
     lockTimeoutMs: z.number().int().min(0).max(600_000).optional(),
     staleLockMs: z.number().int().min(1_000).optional(),
+    minGeneration: z.number().int().min(0).optional(),
   })
   .strict()
   .refine((c) => (c.password === undefined) !== (c.masterKey === undefined), {

@@ -10,7 +10,10 @@ import { type KdfParams, kdfParamsProblem } from './kdf.js';
  * material encryption) lives in file-mac.ts and material-cipher.ts.
  */
 export const FILE_FORMAT = 'keystore-file';
-export const FILE_FORMAT_VERSION = 1;
+/** The version this library writes: 2 added `generation`. Version 1 files (no generation) still open. */
+export const FILE_FORMAT_VERSION = 2;
+/** A file of this version has no generation (it counts as generation 0). */
+const VERSION_WITHOUT_GENERATION = 1;
 
 export const SALT_LENGTH = 32;
 export const VERIFIER_LENGTH = 32;
@@ -41,6 +44,12 @@ export interface KeyEntry {
 }
 
 export interface KeystoreDocument {
+  /**
+   * Incremented by every write, covered by the MAC: a process that has seen
+   * generation N refuses a lower one (a rolled-back file). 0 for a version 1
+   * file, which has none; every written file has 1 or more.
+   */
+  readonly generation: number;
   readonly kdf: KdfBlock;
   /** base64url, 32 bytes. */
   readonly verifier: string;
@@ -51,6 +60,8 @@ export interface KeystoreDocument {
 }
 
 type Json = Record<string, unknown>;
+
+const DOCUMENT_FIELDS = ['kdf', 'verifier', 'keys', 'mac'] as const;
 
 class Reader {
   constructor(private readonly path: string) {}
@@ -166,16 +177,31 @@ export function parseDocument(text: string, path: string): KeystoreDocument {
     // JSON.parse's message quotes the text: it is not passed on.
     return r.fail('not valid JSON (truncated or edited)');
   }
-  const top = r.object(value, 'the file', ['format', 'version', 'kdf', 'verifier', 'keys', 'mac']);
-  if (top.format !== FILE_FORMAT) r.fail(`not a keystore file (format is not '${FILE_FORMAT}')`);
-  const version = r.integer(top.version, 'version');
-  if (version !== FILE_FORMAT_VERSION) {
-    if (version > FILE_FORMAT_VERSION) {
-      throw new ConfigError(
-        `keystore file ${path} has format version ${version}; this version of @keystore/core reads version ${FILE_FORMAT_VERSION}: upgrade it`,
-      );
-    }
+  // Format and version first, before the fields: a newer version may have other fields.
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    r.fail('the file is not an object');
+  const head = value as Json;
+  if (head.format !== FILE_FORMAT) r.fail(`not a keystore file (format is not '${FILE_FORMAT}')`);
+  const version = r.integer(head.version, 'version');
+  if (version > FILE_FORMAT_VERSION) {
+    throw new ConfigError(
+      `keystore file ${path} has format version ${version}; this version of @keystore/core reads versions up to ${FILE_FORMAT_VERSION}: upgrade it`,
+    );
+  }
+  if (version !== FILE_FORMAT_VERSION && version !== VERSION_WITHOUT_GENERATION) {
     r.fail('unknown format version');
+  }
+  const withGeneration = version !== VERSION_WITHOUT_GENERATION;
+  const top = r.object(value, 'the file', [
+    'format',
+    'version',
+    ...DOCUMENT_FIELDS,
+    ...(withGeneration ? ['generation'] : []),
+  ]);
+  let generation = 0;
+  if (withGeneration) {
+    generation = r.integer(top.generation, 'generation');
+    if (generation < 1) r.fail('generation is below 1');
   }
   const keysValue = top.keys;
   if (typeof keysValue !== 'object' || keysValue === null || Array.isArray(keysValue)) {
@@ -187,6 +213,7 @@ export function parseDocument(text: string, path: string): KeystoreDocument {
     keys.set(keyId, readKey(r, entry));
   }
   return {
+    generation,
     kdf: readKdf(r, top.kdf),
     verifier: r.bytes(top.verifier, 'verifier', VERIFIER_LENGTH),
     keys,
@@ -225,9 +252,14 @@ function keysJson(keys: ReadonlyMap<string, KeyEntry>): JsonObject {
 }
 
 function contentJson(doc: Omit<KeystoreDocument, 'mac'>): JsonObject {
+  // Generation 0 is a version 1 file as it was read: its MAC covers no generation.
+  const versioned: JsonObject =
+    doc.generation === 0
+      ? { version: VERSION_WITHOUT_GENERATION }
+      : { version: FILE_FORMAT_VERSION, generation: doc.generation };
   return {
     format: FILE_FORMAT,
-    version: FILE_FORMAT_VERSION,
+    ...versioned,
     kdf: kdfJson(doc.kdf),
     verifier: doc.verifier,
     keys: keysJson(doc.keys),

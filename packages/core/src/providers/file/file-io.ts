@@ -1,4 +1,5 @@
-import { lstat, open, realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { type FileHandle, lstat, open, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   AccessDenied,
@@ -99,18 +100,32 @@ export interface FileRead {
   readonly signature: string;
 }
 
-/** Reads the whole file through one handle; refuses a file that is not private. */
+/**
+ * Opens `path` for reading without blocking: O_NONBLOCK, so that a FIFO (or
+ * a device) put in place of a file cannot hang the open waiting for a
+ * writer; the caller checks the handle's own fstat (`isFile()`), which is of
+ * the very thing opened (no check-then-open race). On regular files
+ * O_NONBLOCK changes nothing. Windows has no FIFOs to fear and no flag.
+ */
+export function openForReading(path: string): Promise<FileHandle> {
+  return open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+}
+
+/** Reads the whole file through one handle; refuses a file that is not regular or not private. */
 export async function readKeystoreFile(path: string, allowInsecurePermissions: boolean): Promise<FileRead> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = await openForReading(path);
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') throw new ProviderUnavailable(`keystore file ${path} no longer exists`);
     throw fileSystemError('read keystore file', path, error);
   }
   try {
     const st = await handle.stat({ bigint: true });
-    if (!st.isFile()) throw new ConfigError(`keystore file ${path} is not a regular file`);
+    if (!st.isFile()) {
+      // A FIFO, device, socket or directory in place of the file: never read from it.
+      throw new Corrupted(`keystore file ${path} is corrupted: it is not a regular file`);
+    }
     checkMode(path, st.mode, allowInsecurePermissions);
     if (st.size > BigInt(MAX_FILE_SIZE)) {
       throw new Corrupted(`keystore file ${path} is corrupted: larger than ${MAX_FILE_SIZE} bytes`);

@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderUnavailable } from '../../errors/keystore-error.js';
 import { callTimeLeftMs } from '../../provider/call-deadline.js';
 import { FILE_MODE } from './atomic-write.js';
-import { errnoOf, fileSystemError } from './file-io.js';
+import { errnoOf, fileSystemError, openForReading } from './file-io.js';
 
 /**
  * An exclusive lock between processes: a lock file created with O_EXCL
@@ -71,10 +71,22 @@ function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
+/** Lock files are tiny; a larger one is not a lock we wrote. */
+const MAX_LOCK_FILE_SIZE = 4096;
+
 async function readState(lockPath: string): Promise<LockState | undefined> {
   try {
-    const [info, text] = await Promise.all([stat(lockPath), readFile(lockPath, 'utf8')]);
-    return { owner: parseOwner(text), mtimeMs: info.mtimeMs };
+    // Without blocking: a FIFO put in place of the lock file must not hang the writer.
+    const handle = await openForReading(lockPath);
+    try {
+      const info = await handle.stat();
+      // Something else than a lock we could have written: no owner, so it goes by its age only.
+      if (!info.isFile() || info.size > MAX_LOCK_FILE_SIZE)
+        return { owner: undefined, mtimeMs: info.mtimeMs };
+      return { owner: parseOwner(await handle.readFile('utf8')), mtimeMs: info.mtimeMs };
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     if (errnoOf(error) === 'ENOENT') return undefined;
     throw fileSystemError('read the lock file', lockPath, error);

@@ -9,6 +9,7 @@ import {
 import { atomicWriteFile, ReplacedNotDurable, removeLeftoverTemps } from './atomic-write.js';
 import { canonicalJson } from './canonical-json.js';
 import { type KdfBlock, type KeystoreDocument, parseDocument, serializeDocument } from './file-format.js';
+import { checkMinGeneration } from './file-generation.js';
 import { errnoOf, fileSystemError, readKeystoreFile } from './file-io.js';
 import { deriveFileKeys, type FileKeys } from './file-keys.js';
 import { DEFAULT_STALE_LOCK_MS, type FileLockOptions } from './file-lock.js';
@@ -69,6 +70,8 @@ export async function openExisting(
   path: string,
   secret: FileSecret,
   allowInsecurePermissions: boolean,
+  /** Refuse (`Corrupted`, rolled back) a file with a lower generation. */
+  minGeneration = 0,
 ): Promise<{ keys: FileKeys; snapshot: Snapshot }> {
   const { text, signature } = await readKeystoreFile(path, allowInsecurePermissions);
   const doc = parseDocument(text, path);
@@ -77,7 +80,12 @@ export async function openExisting(
   if (stored.length !== keys.verifier.length || !timingSafeEqual(stored, keys.verifier)) {
     throw new AccessDenied(`wrong password or master key for keystore file ${path}`);
   }
-  return { keys, snapshot: openSnapshot(path, doc, keys, signature) };
+  return {
+    keys,
+    snapshot: openSnapshot(path, doc, keys, signature, undefined, (verified) =>
+      checkMinGeneration(path, minGeneration, verified),
+    ),
+  };
 }
 
 export async function exists(path: string): Promise<boolean> {

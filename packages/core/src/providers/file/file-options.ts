@@ -19,6 +19,13 @@ export interface FileStoreOptions {
   readonly lockTimeoutMs?: number;
   /** A lock file older than this many ms is stale and broken (default 60,000). */
   readonly staleLockMs?: number;
+  /**
+   * Refuse (`Corrupted`, rolled back) a file whose generation is lower, and do
+   * not create a missing file: the generation this process knows the file has
+   * reached (kept out of band), since a freshly started process has no memory
+   * of it. Default 0.
+   */
+  readonly minGeneration?: number;
 }
 
 /** The secret, copied into a buffer the store zeroes once the master key is derived. */
@@ -35,6 +42,7 @@ export interface CheckedFileOptions {
   readonly create: boolean;
   readonly allowInsecurePermissions: boolean;
   readonly lock: FileLockOptions;
+  readonly minGeneration: number;
 }
 
 function optionalInteger(value: unknown, field: string, min: number, max: number): number | undefined {
@@ -136,6 +144,8 @@ export function checkFileOptions(
   );
   const timeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 600_000);
   const staleMs = optionalInteger(options.staleLockMs, 'staleLockMs', 1_000, 86_400_000);
+  const minGeneration =
+    optionalInteger(options.minGeneration, 'minGeneration', 0, Number.MAX_SAFE_INTEGER) ?? 0;
   const { secret, kdf } = checkSecret(options, names);
   return {
     path: options.path,
@@ -143,6 +153,7 @@ export function checkFileOptions(
     kdf,
     create,
     allowInsecurePermissions,
+    minGeneration,
     lock: {
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(staleMs === undefined ? {} : { staleMs }),

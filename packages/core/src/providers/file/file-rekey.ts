@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AccessDenied, ConfigError, Conflict, ProviderUnavailable } from '../../errors/keystore-error.js';
 import type { KdfBlock, KeyEntry, KeystoreDocument } from './file-format.js';
 import { parseDocument, SALT_LENGTH } from './file-format.js';
+import { checkNotRolledBack, seenOf } from './file-generation.js';
 import { currentSignature, locate, readKeystoreFile } from './file-io.js';
 import type { FileKeys } from './file-keys.js';
 import { withFileLock } from './file-lock.js';
@@ -163,10 +164,14 @@ export async function changeFileKeystoreSecret(options: ChangeFileSecretOptions)
         if (latest === undefined || !sameKeystore(latest.doc, doc)) {
           throw new AccessDenied(`keystore file ${path} was replaced by a keystore with another secret`);
         }
-        latest = openSnapshot(path, doc, keys, signature);
+        const seen = seenOf(latest.doc);
+        latest = openSnapshot(path, doc, keys, signature, undefined, (verified) =>
+          checkNotRolledBack(path, seen, verified),
+        );
       }
       const before = latest;
       const content = {
+        generation: before.doc.generation + 1,
         kdf,
         verifier: newKeys.verifier.toString('base64url'),
         keys: resealed(before, newKeys),

@@ -27,6 +27,8 @@ export interface Snapshot {
  * Versions whose sealed material is unchanged since `previous` keep their
  * decrypted material (decrypted once, the same object). All or nothing:
  * any failure throws `Corrupted` and no part of the file is used.
+ * `accept` checks the verified document (its generation) before anything is
+ * decrypted, and throws to refuse it.
  */
 export function openSnapshot(
   path: string,
@@ -34,10 +36,12 @@ export function openSnapshot(
   keys: FileKeys,
   signature: string,
   previous?: Snapshot,
+  accept?: (doc: KeystoreDocument) => void,
 ): Snapshot {
   if (!verifyMac(keys.mac, doc)) {
     throw new Corrupted(`keystore file ${path} is corrupted: integrity check failed (truncated or edited)`);
   }
+  accept?.(doc);
   const stored = new Map<string, StoredKey>();
   for (const [keyId, entry] of doc.keys) {
     const before = previous?.doc.keys.get(keyId);

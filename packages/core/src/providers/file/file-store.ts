@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { AccessDenied, Closed, ConfigError, Conflict, KeyExists } from '../../errors/keystore-error.js';
 import { beginCommit } from '../../provider/call-deadline.js';
 import type { MaterialStore, StoredKey } from '../../provider/material-store.js';
+import { waitWithinCall } from './bounded-wait.js';
 import {
   type KdfBlock,
   type KeyEntry,
@@ -9,6 +10,7 @@ import {
   parseDocument,
   SALT_LENGTH,
 } from './file-format.js';
+import { checkNotRolledBack, newerSeen, type SeenGeneration, seenOf } from './file-generation.js';
 import { currentSignature, locate, readKeystoreFile } from './file-io.js';
 import type { FileKeys } from './file-keys.js';
 import { withFileLock } from './file-lock.js';
@@ -33,7 +35,12 @@ async function createNew(
   const kdf: KdfBlock = options.kdf === undefined ? { name: 'none', salt } : { ...options.kdf, salt };
   // The slow derivation happens before the lock, so other processes are not kept waiting.
   const keys = await fileKeysFor(path, options.secret, kdf);
-  const content = { kdf, verifier: keys.verifier.toString('base64url'), keys: new Map<string, KeyEntry>() };
+  const content = {
+    generation: 1,
+    kdf,
+    verifier: keys.verifier.toString('base64url'),
+    keys: new Map<string, KeyEntry>(),
+  };
   const doc: KeystoreDocument = { ...content, mac: computeMac(keys.mac, content) };
   const created = await withFileLock(`${path}.lock`, options.lock, async () => {
     if (await exists(path)) return false;
@@ -41,7 +48,9 @@ async function createNew(
     return true;
   });
   // Another process created it first: open theirs.
-  if (!created) return openExisting(path, options.secret, options.allowInsecurePermissions);
+  if (!created) {
+    return openExisting(path, options.secret, options.allowInsecurePermissions, options.minGeneration);
+  }
   return { keys, snapshot: { signature: await currentSignature(path), doc, keys: new Map() } };
 }
 
@@ -61,7 +70,17 @@ export async function createFileStore(options: FileStoreOptions): Promise<Materi
     const location = await locate(checked.path);
     path = location.path;
     if (location.exists) {
-      opened = await openExisting(path, checked.secret, checked.allowInsecurePermissions);
+      opened = await openExisting(
+        path,
+        checked.secret,
+        checked.allowInsecurePermissions,
+        checked.minGeneration,
+      );
+    } else if (checked.minGeneration > 0) {
+      // It existed (it reached that generation): deleted or moved, not to be replaced by an empty one.
+      throw new ConfigError(
+        `keystore file ${path} does not exist, but minGeneration is ${checked.minGeneration}: it was deleted or moved; restore it (restoreFileKeystore) rather than create a new one`,
+      );
     } else if (checked.create) {
       opened = await createNew(checked, path);
     } else {
@@ -84,6 +103,8 @@ function fileStore(
   const lockPath = `${path}.lock`;
   let snapshot: Snapshot | undefined = initial;
   let reloading: Promise<Snapshot> | undefined;
+  /** The newest generation this store has seen: a file that goes back from it is refused. */
+  let seen: SeenGeneration = seenOf(initial.doc);
 
   function open(): Snapshot {
     if (snapshot === undefined) throw new Closed('the file provider is closed');
@@ -98,9 +119,16 @@ function fileStore(
         `keystore file ${path} was replaced by a keystore with another password or master key: open it again`,
       );
     }
-    const next = openSnapshot(path, doc, keys, signature, before);
+    // Checked on every read, shared or under the lock: a rolled-back file is never used, so
+    // nothing is wrapped or written under material it resurrects.
+    const next = openSnapshot(path, doc, keys, signature, before, (verified) =>
+      checkNotRolledBack(path, seen, verified),
+    );
     open();
-    snapshot = next;
+    seen = newerSeen(seen, seenOf(doc));
+    // Only over the state it started from: a re-read that finished late (one a call gave up
+    // on, or one overtaken by this process's own write) never replaces a newer state.
+    if (snapshot === before) snapshot = next;
     return next;
   }
 
@@ -108,21 +136,32 @@ function fileStore(
   async function current(): Promise<Snapshot> {
     const before = open();
     if ((await currentSignature(path)) === before.signature) return before;
-    // Concurrent readers share one reload.
-    reloading ??= reload(before).finally(() => {
-      reloading = undefined;
+    // Concurrent readers share one reload; each waits for it only as long as its own call may.
+    // A call that gives up also unshares it, so that a re-read that hangs does not wedge every
+    // later call: the next one reads afresh.
+    const shared = reloading ?? shareReload(before);
+    return waitWithinCall(shared, `keystore file ${path} to be re-read`, () => {
+      if (reloading === shared) reloading = undefined;
     });
-    return reloading;
+  }
+
+  function shareReload(before: Snapshot): Promise<Snapshot> {
+    const started: Promise<Snapshot> = reload(before).finally(() => {
+      if (reloading === started) reloading = undefined;
+    });
+    reloading = started;
+    return started;
   }
 
   /**
    * Under the lock: the file as it is now. Never a shared reload, which may
-   * have read the file before this lock was taken.
+   * have read the file before this lock was taken. Bounded by the call's
+   * time, so a hung read does not keep the lock.
    */
   async function currentLocked(): Promise<Snapshot> {
     const before = open();
     if ((await currentSignature(path)) === before.signature) return before;
-    return reload(before);
+    return waitWithinCall(reload(before), `keystore file ${path} to be re-read`);
   }
 
   async function commit(before: Snapshot, keyId: string, sealed: SealedKey | undefined): Promise<void> {
@@ -135,7 +174,12 @@ function fileStore(
       entries.set(keyId, sealed.entry);
       stored.set(keyId, sealed.stored);
     }
-    const content = { kdf: before.doc.kdf, verifier: before.doc.verifier, keys: entries };
+    const content = {
+      generation: before.doc.generation + 1,
+      kdf: before.doc.kdf,
+      verifier: before.doc.verifier,
+      keys: entries,
+    };
     const doc: KeystoreDocument = { ...content, mac: computeMac(keys.mac, content) };
     await writeKeystore(path, doc, options.lock, async () => {
       // Last check before replacing the file: still the one we read. Only a lock broken as
@@ -147,6 +191,8 @@ function fileStore(
       // here on the keystore waits for this write's real outcome.
       beginCommit(`keystore file ${path} could be replaced`);
     });
+    // Written: this generation is now seen, before anything else can fail.
+    seen = newerSeen(seen, seenOf(doc));
     const signature = await currentSignature(path);
     open();
     snapshot = { signature, doc, keys: stored };

@@ -1,7 +1,14 @@
 import { pbkdf2Sync, randomBytes, scryptSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { deriveFileKeys } from './file-keys.js';
-import { DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT, deriveMasterKey, resolveKdfOptions } from './kdf.js';
+import {
+  DEFAULT_PBKDF2_ITERATIONS,
+  DEFAULT_SCRYPT,
+  deriveMasterKey,
+  KDF_LIMITS,
+  kdfParamsProblem,
+  resolveKdfOptions,
+} from './kdf.js';
 import { openMaterial, sealMaterial } from './material-cipher.js';
 
 describe('kdf', () => {
@@ -36,6 +43,40 @@ describe('kdf', () => {
       expect(() => resolveKdfOptions(bad as never), JSON.stringify(bad)).toThrow(
         expect.objectContaining({ code: 'ConfigError', message: expect.stringContaining('kdf') }),
       );
+    }
+  });
+
+  it('caps scrypt memory at 256 MiB and work at 8x the default, PBKDF2 at 10x the default', () => {
+    expect(KDF_LIMITS.scryptMaxMemory).toBe(256 * 2 ** 20);
+    expect(KDF_LIMITS.scryptMaxWork).toBe(8 * DEFAULT_SCRYPT.N * DEFAULT_SCRYPT.r * DEFAULT_SCRYPT.p);
+    expect(KDF_LIMITS.pbkdf2MaxIterations).toBe(10 * DEFAULT_PBKDF2_ITERATIONS);
+    const over: [object, RegExp][] = [
+      // The edited block of the issue: 0.9 GiB and 112x the default work.
+      [{ name: 'scrypt', N: 2 ** 20, r: 7, p: 16 }, /scrypt N \* r .*256 MiB/],
+      [{ name: 'scrypt', N: 2 ** 19, r: 8, p: 1 }, /scrypt N \* r .*256 MiB/],
+      [{ name: 'scrypt', N: 2 ** 17, r: 8, p: 9 }, /scrypt N \* r \* p/],
+      [{ name: 'scrypt', N: 2 ** 14, r: 8, p: 16 * 8 }, /scrypt p/],
+      [{ name: 'pbkdf2-sha256', iterations: 6_000_001 }, /pbkdf2-sha256 iterations/],
+    ];
+    for (const [params, message] of over) {
+      expect(kdfParamsProblem(params as never), JSON.stringify(params)).toMatch(message);
+      expect(() => resolveKdfOptions(params as never)).toThrow(
+        expect.objectContaining({ code: 'ConfigError', message: expect.stringMatching(message) }),
+      );
+    }
+    // What the library writes by default, OWASP's other scrypt settings, and the maxima themselves.
+    for (const params of [
+      { name: 'scrypt', ...DEFAULT_SCRYPT },
+      { name: 'scrypt', N: 2 ** 16, r: 8, p: 2 },
+      { name: 'scrypt', N: 2 ** 15, r: 8, p: 3 },
+      { name: 'scrypt', N: 2 ** 14, r: 8, p: 5 },
+      { name: 'scrypt', N: 2 ** 13, r: 8, p: 10 },
+      { name: 'scrypt', N: 2 ** 18, r: 8, p: 4 },
+      { name: 'scrypt', N: 2 ** 20, r: 2, p: 4 },
+      { name: 'pbkdf2-sha256', iterations: DEFAULT_PBKDF2_ITERATIONS },
+      { name: 'pbkdf2-sha256', iterations: 6_000_000 },
+    ]) {
+      expect(kdfParamsProblem(params as never), JSON.stringify(params)).toBeUndefined();
     }
   });
 

@@ -22,16 +22,26 @@ export const DEFAULT_SCRYPT = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
 /** OWASP Password Storage Cheat Sheet: PBKDF2-HMAC-SHA256 with 600,000 iterations. */
 export const DEFAULT_PBKDF2_ITERATIONS = 600_000;
 
-/** Lower bounds keep a test-grade cost from being absurd; upper bounds keep a hostile file from exhausting memory or time. */
+/**
+ * Lower bounds keep a test-grade cost from being absurd. Upper bounds keep a
+ * hostile or edited KDF block from exhausting memory or time: a file's
+ * parameters are checked against them when it is parsed, before any
+ * derivation, and so are the options of a file being created. They admit
+ * the defaults with headroom: scrypt memory twice the default's (128 MiB),
+ * scrypt work (N * r * p) eight times the default's, PBKDF2 ten times the
+ * default iterations.
+ */
 export const KDF_LIMITS = Object.freeze({
   scryptMinN: 2 ** 10,
   scryptMaxN: 2 ** 20,
   scryptMaxR: 32,
   scryptMaxP: 16,
-  /** Bytes scrypt may use (about 128 * N * r). */
-  scryptMaxMemory: 2 ** 30,
+  /** Bytes of scrypt's large array, 128 * N * r (N * r at most 2^21). */
+  scryptMaxMemory: 256 * 2 ** 20,
+  /** N * r * p, which the time scrypt takes is proportional to: 8x the default 2^17 * 8 * 1. */
+  scryptMaxWork: 2 ** 23,
   pbkdf2MinIterations: 1_000,
-  pbkdf2MaxIterations: 10_000_000,
+  pbkdf2MaxIterations: 10 * DEFAULT_PBKDF2_ITERATIONS,
 });
 
 export const MASTER_KEY_LENGTH = 32;
@@ -40,7 +50,8 @@ function isInt(value: unknown, min: number, max: number): value is number {
   return Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
 }
 
-function scryptMemory(N: number, r: number, p: number): number {
+/** The bound passed to node:crypto, which must cover what OpenSSL allocates. */
+function scryptMaxmem(N: number, r: number, p: number): number {
   // OpenSSL's accounting: V is 128 * r * (N + 2) bytes, B is 128 * r * p bytes.
   return 128 * r * (N + 2) + 128 * r * p;
 }
@@ -55,7 +66,9 @@ export function kdfParamsProblem(params: KdfParams): string | undefined {
     }
     if (!isInt(r, 1, L.scryptMaxR)) return `scrypt r must be an integer from 1 to ${L.scryptMaxR}`;
     if (!isInt(p, 1, L.scryptMaxP)) return `scrypt p must be an integer from 1 to ${L.scryptMaxP}`;
-    if (scryptMemory(N, r, p) > L.scryptMaxMemory) return 'scrypt N * r needs more than 1 GiB of memory';
+    if (128 * N * r > L.scryptMaxMemory)
+      return 'scrypt N * r needs more than 256 MiB of memory (128 * N * r bytes)';
+    if (N * r * p > L.scryptMaxWork) return 'scrypt N * r * p is more than 2^23 (8 times the default cost)';
     return undefined;
   }
   if (params.name === 'pbkdf2-sha256') {
@@ -102,7 +115,7 @@ export function deriveMasterKey(secret: Uint8Array, salt: Uint8Array, params: Kd
     };
     if (params.name === 'scrypt') {
       const { N, r, p } = params;
-      scrypt(secret, salt, MASTER_KEY_LENGTH, { N, r, p, maxmem: scryptMemory(N, r, p) + 2 ** 20 }, done);
+      scrypt(secret, salt, MASTER_KEY_LENGTH, { N, r, p, maxmem: scryptMaxmem(N, r, p) + 2 ** 20 }, done);
     } else {
       pbkdf2(secret, salt, params.iterations, MASTER_KEY_LENGTH, 'sha256', done);
     }
