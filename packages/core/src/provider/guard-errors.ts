@@ -1,26 +1,11 @@
 import {
+  isErrorCode,
   isKeystoreError,
   KeystoreError,
-  type KeystoreErrorCode,
   ProviderError,
   ProviderUnavailable,
 } from '../errors/keystore-error.js';
 
-const CODES = new Set<KeystoreErrorCode>([
-  'InvalidToken',
-  'InvalidKey',
-  'KeyNotFound',
-  'KeyExists',
-  'ProviderUnavailable',
-  'AccessDenied',
-  'ConfigError',
-  'UnsupportedOperation',
-  'Conflict',
-  'InvalidArgument',
-  'Corrupted',
-  'Closed',
-  'ProviderError',
-]);
 const NETWORK_CODES = /^(ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|EHOSTUNREACH|EPIPE)$/;
 const SAFE_WORD = /^[A-Za-z][A-Za-z0-9_]{0,40}$/;
 
@@ -32,7 +17,7 @@ const SAFE_WORD = /^[A-Za-z][A-Za-z0-9_]{0,40}$/;
  * and bodies may hold secrets. Network failures are ProviderUnavailable.
  */
 export function mapError(type: string, operation: string, error: unknown): KeystoreError {
-  if (error instanceof Error && isKeystoreError(error) && CODES.has(error.code)) {
+  if (error instanceof Error && isKeystoreError(error) && isErrorCode(error.code)) {
     if (error.cause === undefined && error instanceof KeystoreError) return error;
     return new KeystoreError(error.code, String(error.message));
   }
