@@ -100,7 +100,15 @@ export {
   type WrappedKey,
 } from './provider/key-provider.js';
 export { createMaterialProvider, MATERIAL_LENGTH } from './provider/material-provider.js';
-export type { MaterialStore, StoredKey, StoredVersion } from './provider/material-store.js';
+export {
+  checkExpectedLatest,
+  latestVersionOf,
+  type MaterialStore,
+  type StoredKey,
+  type StoredVersion,
+  zeroMaterial,
+} from './provider/material-store.js';
+export { isValidProviderType, PROVIDER_TYPE_PATTERN } from './provider/provider-type.js';
 export { createEnvProvider } from './providers/env/env-provider.js';
 export { DEFAULT_ENV_PREFIX, type EnvProviderOptions, envNameOf } from './providers/env/env-store.js';
 export { createFileProvider, type FileProviderOptions } from './providers/file/file-provider.js';

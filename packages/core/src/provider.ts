@@ -53,7 +53,15 @@ export {
   type WrappedKey,
 } from './provider/key-provider.js';
 export { createMaterialProvider, MATERIAL_LENGTH } from './provider/material-provider.js';
-export type { MaterialStore, StoredKey, StoredVersion } from './provider/material-store.js';
+export {
+  checkExpectedLatest,
+  latestVersionOf,
+  type MaterialStore,
+  type StoredKey,
+  type StoredVersion,
+  zeroMaterial,
+} from './provider/material-store.js';
+export { isValidProviderType, PROVIDER_TYPE_PATTERN } from './provider/provider-type.js';
 export {
   defineProvider,
   type ProviderContext,

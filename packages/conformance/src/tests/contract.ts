@@ -1,4 +1,9 @@
-import { ALL_CAPABILITIES, capabilityMethods, SPECIFICATION_VERSION } from '@keystore/core';
+import {
+  ALL_CAPABILITIES,
+  capabilityMethods,
+  isValidProviderType,
+  SPECIFICATION_VERSION,
+} from '@keystore/core';
 import { check, checkEqual } from '../assert.js';
 import { defineTest } from './helpers.js';
 
@@ -13,7 +18,7 @@ export const contractTests = [
       const provider = ctx.fixture.provider;
       checkEqual(provider.specificationVersion, SPECIFICATION_VERSION, 'provider.specificationVersion');
       check(
-        typeof provider.type === 'string' && /^[a-z][a-z0-9-]{0,31}$/.test(provider.type),
+        isValidProviderType(provider.type),
         `provider.type must be lower-case letters, digits and dashes, got ${JSON.stringify(provider.type)}`,
       );
       checkEqual(ctx.provider.type, provider.type, 'the guarded provider type');

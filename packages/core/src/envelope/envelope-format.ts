@@ -2,6 +2,7 @@ import { decodeBase64UrlPadded } from '../encoding/base64url.js';
 import { tokenScratch } from '../encoding/scratch.js';
 import { InvalidToken } from '../errors/invalid-token.js';
 import { isValidKeyId } from '../provider/key-id.js';
+import { isValidProviderType } from '../provider/provider-type.js';
 
 /**
  * The envelope, version 1 (docs/envelope-format.md is the reference):
@@ -126,7 +127,7 @@ function decodeHeader(b: Buffer): EnvelopeHeader {
     !Buffer.from(keyId, 'utf8').equals(keyIdBytes) ||
     version < 1 ||
     wrappedLength === 0 ||
-    !/^[a-z][a-z0-9-]{0,31}$/.test(provider)
+    !isValidProviderType(provider)
   ) {
     throw new InvalidToken();
   }

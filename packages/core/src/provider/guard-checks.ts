@@ -12,6 +12,7 @@ import {
   type UnwrapKeyInput,
   type WrappedKey,
 } from './key-provider.js';
+import { isValidProviderType } from './provider-type.js';
 
 /**
  * The guard's checks, each a labelled precondition (on what goes into an
@@ -49,7 +50,6 @@ const MAX_DATA_KEY = 64;
 /** Wrapped keys travel in a u16-length envelope field. */
 export const MAX_WRAPPED = 0xffff;
 const MATERIAL_LENGTH = 32;
-const PROVIDER_TYPE = /^[a-z][a-z0-9-]{0,31}$/;
 
 export function isBytes(value: unknown): value is Uint8Array {
   return value instanceof Uint8Array;
@@ -72,7 +72,7 @@ export function checkSpecification(provider: KeyProvider): void {
 
 /** construction: the provider type is lower-case letters, digits and dashes. */
 export function checkProviderType(type: unknown): string {
-  if (typeof type !== 'string' || !PROVIDER_TYPE.test(type)) {
+  if (!isValidProviderType(type)) {
     throw new ProviderError('a provider type must be lower-case letters, digits and dashes');
   }
   return type;

@@ -23,7 +23,7 @@ import {
   type WrappedKey,
 } from './key-provider.js';
 import { deriveWrappingKey, localUnwrap, localWrap } from './local-wrap.js';
-import type { MaterialStore, StoredKey, StoredVersion } from './material-store.js';
+import { latestVersionOf, type MaterialStore, type StoredKey, type StoredVersion } from './material-store.js';
 
 export const MATERIAL_LENGTH = 32;
 const MAX_WRITE_ATTEMPTS = 100;
@@ -96,10 +96,6 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
     return found;
   }
 
-  function latestVersionNumber(key: StoredKey): number {
-    return key.versions[key.versions.length - 1]?.version ?? 0;
-  }
-
   function wrappingKeyOf(keyId: string, v: StoredVersion): KeyObject {
     const id = `${keyId}\u0000${v.version}`;
     const cached = wrappingKeys.get(id);
@@ -155,7 +151,7 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
     const { save } = writable('rotateKey');
     for (let attempt = 1; ; attempt++) {
       const key = await loadKey(keyId);
-      const latest = latestVersionNumber(key);
+      const latest = latestVersionOf(key);
       const next: StoredKey = {
         ...key,
         versions: [...key.versions, { version: latest + 1, createdAt: now(), state: 'enabled', material }],

@@ -1,3 +1,4 @@
+import { Conflict, KeyExists } from '../errors/keystore-error.js';
 import type { KeyVersionState } from './key-provider.js';
 
 /**
@@ -39,4 +40,30 @@ export interface MaterialStore {
   /** Removes the key and all its versions. Writable stores only. */
   remove?(keyId: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The latest version of a stored key; 0 for a key that does not exist. */
+export function latestVersionOf(key: StoredKey | undefined): number {
+  return key === undefined ? 0 : (key.versions[key.versions.length - 1]?.version ?? 0);
+}
+
+/**
+ * The check-and-set rule of `MaterialStore.save`: `KeyExists` when creating
+ * (`expectedLatest` 0) a key that is there, `Conflict` when the stored
+ * latest version is not the one the writer started from.
+ */
+export function checkExpectedLatest(
+  keyId: string,
+  current: StoredKey | undefined,
+  expectedLatest: number,
+): void {
+  if (expectedLatest === 0 && current !== undefined) throw new KeyExists(`key '${keyId}' already exists`);
+  if (latestVersionOf(current) !== expectedLatest) {
+    throw new Conflict(`key '${keyId}' was changed concurrently; retry`);
+  }
+}
+
+/** Zeroes the material of every version of `keys` (a store's close, a dropped snapshot). */
+export function zeroMaterial(keys: Iterable<StoredKey>): void {
+  for (const key of keys) for (const v of key.versions) v.material.fill(0);
 }

@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { decodeBase64Url } from '../../encoding/base64url.js';
 import { ConfigError } from '../../errors/keystore-error.js';
-import type { MaterialStore, StoredKey, StoredVersion } from '../../provider/material-store.js';
+import {
+  type MaterialStore,
+  type StoredKey,
+  type StoredVersion,
+  zeroMaterial,
+} from '../../provider/material-store.js';
 import { parseDotenv } from './dotenv.js';
 
 export interface EnvProviderOptions {
@@ -127,7 +132,7 @@ export function createEnvStore(options: EnvProviderOptions = {}): MaterialStore 
       return [...keys.values()];
     },
     async close() {
-      for (const key of keys.values()) for (const v of key.versions) v.material.fill(0);
+      zeroMaterial(keys.values());
       keys.clear();
     },
   };

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { AccessDenied, ConfigError, Conflict, ProviderUnavailable } from '../../errors/keystore-error.js';
+import { zeroMaterial } from '../../provider/material-store.js';
 import type { KdfBlock, KeyEntry, KeystoreDocument } from './file-format.js';
 import { parseDocument, SALT_LENGTH } from './file-format.js';
 import { checkNotRolledBack, seenOf } from './file-generation.js';
@@ -83,8 +84,7 @@ function resealed(snapshot: Snapshot, keys: FileKeys): Map<string, KeyEntry> {
 }
 
 function zero(snapshot: Snapshot | undefined): void {
-  if (snapshot === undefined) return;
-  for (const key of snapshot.keys.values()) for (const v of key.versions) v.material.fill(0);
+  if (snapshot !== undefined) zeroMaterial(snapshot.keys.values());
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ConfigError, Conflict } from '../../errors/keystore-error.js';
+import { zeroMaterial } from '../../provider/material-store.js';
 import type { KeystoreDocument } from './file-format.js';
 import { parseDocument } from './file-format.js';
 import { currentSignature, locate, readKeystoreFile } from './file-io.js';
@@ -47,8 +48,7 @@ async function verifiedGeneration(
 }
 
 function zero(snapshot: Snapshot | undefined): void {
-  if (snapshot === undefined) return;
-  for (const key of snapshot.keys.values()) for (const v of key.versions) v.material.fill(0);
+  if (snapshot !== undefined) zeroMaterial(snapshot.keys.values());
 }
 
 /**

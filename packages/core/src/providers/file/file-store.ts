@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { AccessDenied, Closed, ConfigError, Conflict, KeyExists } from '../../errors/keystore-error.js';
+import { AccessDenied, Closed, ConfigError, Conflict } from '../../errors/keystore-error.js';
 import { beginCommit } from '../../provider/call-deadline.js';
-import type { MaterialStore, StoredKey } from '../../provider/material-store.js';
+import { checkExpectedLatest, type MaterialStore, zeroMaterial } from '../../provider/material-store.js';
 import { waitWithinCall } from './bounded-wait.js';
 import {
   type KdfBlock,
@@ -22,10 +22,6 @@ import { checkStoredKey, openSnapshot, type SealedKey, type Snapshot, sealKey } 
 export type { FileStoreOptions } from './file-options.js';
 
 export const FILE_PROVIDER_TYPE = 'file';
-
-function latestOf(key: StoredKey | undefined): number {
-  return key === undefined ? 0 : (key.versions[key.versions.length - 1]?.version ?? 0);
-}
 
 async function createNew(
   options: CheckedFileOptions,
@@ -216,13 +212,7 @@ function fileStore(
       await withFileLock(lockPath, options.lock, async () => {
         // Under the lock nobody else writes: this is what is on disk, and it stays so until we write.
         const before = await currentLocked();
-        const existing = before.keys.get(key.keyId);
-        if (expectedLatest === 0 && existing !== undefined) {
-          throw new KeyExists(`key '${key.keyId}' already exists`);
-        }
-        if (latestOf(existing) !== expectedLatest) {
-          throw new Conflict(`key '${key.keyId}' was changed concurrently; retry`);
-        }
+        checkExpectedLatest(key.keyId, before.keys.get(key.keyId), expectedLatest);
         await commit(before, key.keyId, sealKey(key, before, keys));
       });
     },
@@ -240,7 +230,7 @@ function fileStore(
       const last = snapshot;
       snapshot = undefined;
       if (last === undefined) return;
-      for (const key of last.keys.values()) for (const v of key.versions) v.material.fill(0);
+      zeroMaterial(last.keys.values());
     },
   };
 }
