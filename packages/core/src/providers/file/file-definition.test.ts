@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveSecret } from '../../config/secret-ref.js';
 import type { ProviderContext } from '../../registry/provider-definition.js';
 import { fileProviderDefinition } from './file-definition.js';
+import { createFileProvider } from './file-provider.js';
 import { rejectionOf, tempDir } from './file-test-support.js';
 
 let dir: string;
@@ -93,4 +94,32 @@ describe('file provider configuration', () => {
     expect(error.message).toContain('provider.masterKey');
     expect(error.message).not.toContain('too-short');
   });
+});
+
+describe('file provider options: one schema for code and configuration', () => {
+  const bad: Record<string, Record<string, unknown>> = {
+    'an unknown option': { lockTimeOutMs: 5 },
+    'staleLockMs above a day': { staleLockMs: 86_400_001 },
+    'staleLockMs below a second': { staleLockMs: 999 },
+    'lockTimeoutMs not an integer': { lockTimeoutMs: 1.5 },
+    'create not a boolean': { create: 'yes' },
+    'a negative minGeneration': { minGeneration: -1 },
+  };
+  for (const [label, option] of Object.entries(bad)) {
+    it(`refuses ${label} in both, naming the field`, async () => {
+      const field = Object.keys(option)[0] as string;
+      const inCode = await rejectionOf(
+        createFileProvider({ path: join(dir, 'k.json'), password: 'pw', create: true, ...option }),
+      );
+      expect(inCode).toMatchObject({ code: 'ConfigError', message: expect.stringContaining(field) });
+      expect(() =>
+        fileProviderDefinition.parseConfig({
+          type: 'file',
+          path: 'k.json',
+          password: { env: 'KS_PASSWORD' },
+          ...option,
+        }),
+      ).toThrow(expect.objectContaining({ code: 'ConfigError', message: expect.stringContaining(field) }));
+    });
+  }
 });

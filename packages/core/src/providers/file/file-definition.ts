@@ -5,34 +5,18 @@ import { secretRefSchema } from '../../config/secret-ref.js';
 import { decodeBase64Url } from '../../encoding/base64url.js';
 import { ConfigError } from '../../errors/keystore-error.js';
 import { defineProvider } from '../../registry/provider-definition.js';
+import { fileOptionsSchema } from './file-options.js';
 import { createFileProvider } from './file-provider.js';
 
-const kdfSchema = z.discriminatedUnion('name', [
-  z
-    .object({
-      name: z.literal('scrypt'),
-      N: z.number().int().positive().optional(),
-      r: z.number().int().positive().optional(),
-      p: z.number().int().positive().optional(),
-    })
-    .strict(),
-  z.object({ name: z.literal('pbkdf2-sha256'), iterations: z.number().int().positive().optional() }).strict(),
-]);
-
-const schema = z
-  .object({
+/** The `file` configuration: the store's own options, with the secrets as references. */
+const schema = fileOptionsSchema
+  .extend({
     type: z.literal('file'),
     /** The keystore file; relative to the configuration file's directory. */
     path: z.string().min(1),
     password: secretRefSchema.optional(),
     /** 32 bytes, base64url (padding optional). */
     masterKey: secretRefSchema.optional(),
-    create: z.boolean().optional(),
-    kdf: kdfSchema.optional(),
-    allowInsecurePermissions: z.boolean().optional(),
-    lockTimeoutMs: z.number().int().min(0).max(600_000).optional(),
-    staleLockMs: z.number().int().min(1_000).optional(),
-    minGeneration: z.number().int().min(0).optional(),
   })
   .strict()
   .refine((c) => (c.password === undefined) !== (c.masterKey === undefined), {

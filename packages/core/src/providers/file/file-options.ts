@@ -1,3 +1,5 @@
+import { z } from 'zod';
+import { parseConfig } from '../../config/config-schema.js';
 import { ConfigError } from '../../errors/keystore-error.js';
 import type { FileLockOptions } from './file-lock.js';
 import { type KdfOptions, type KdfParams, MASTER_KEY_LENGTH, resolveKdfOptions } from './kdf.js';
@@ -28,6 +30,41 @@ export interface FileStoreOptions {
   readonly minGeneration?: number;
 }
 
+const kdfSchema = z.discriminatedUnion('name', [
+  z
+    .object({
+      name: z.literal('scrypt'),
+      N: z.number().int().positive().optional(),
+      r: z.number().int().positive().optional(),
+      p: z.number().int().positive().optional(),
+    })
+    .strict(),
+  z.object({ name: z.literal('pbkdf2-sha256'), iterations: z.number().int().positive().optional() }).strict(),
+]);
+
+const bytesSchema = z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'expected bytes');
+
+/**
+ * The file store's options, shape and ranges, in one place: `createFileProvider`
+ * checks its options with this schema, and the `file` configuration is this
+ * schema with the secrets as references. What the schema cannot say (exactly
+ * one secret, its length, the KDF's cost caps) `checkSecret` and
+ * `resolveKdfOptions` check, with the caller's field names.
+ */
+export const fileOptionsSchema = z
+  .object({
+    path: z.string().min(1),
+    password: z.union([z.string(), bytesSchema]).optional(),
+    masterKey: bytesSchema.optional(),
+    create: z.boolean().optional(),
+    kdf: kdfSchema.optional(),
+    allowInsecurePermissions: z.boolean().optional(),
+    lockTimeoutMs: z.number().int().min(0).max(600_000).optional(),
+    staleLockMs: z.number().int().min(1_000).max(86_400_000).optional(),
+    minGeneration: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .strict();
+
 /** The secret, copied into a buffer the store zeroes once the master key is derived. */
 export interface FileSecret {
   readonly kind: 'password' | 'masterKey';
@@ -43,20 +80,6 @@ export interface CheckedFileOptions {
   readonly allowInsecurePermissions: boolean;
   readonly lock: FileLockOptions;
   readonly minGeneration: number;
-}
-
-function optionalInteger(value: unknown, field: string, min: number, max: number): number | undefined {
-  if (value === undefined) return undefined;
-  if (!Number.isSafeInteger(value) || (value as number) < min || (value as number) > max) {
-    throw new ConfigError(`${field} must be an integer from ${min} to ${max}`);
-  }
-  return value as number;
-}
-
-function optionalBoolean(value: unknown, field: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new ConfigError(`${field} must be true or false`);
-  return value;
 }
 
 /** The names a caller used for the secret's fields, for error messages. */
@@ -134,21 +157,17 @@ export function checkFileOptions(
 ): CheckedFileOptions {
   if (typeof options !== 'object' || options === null)
     throw new ConfigError('file provider options are required');
-  if (typeof options.path !== 'string' || options.path.length === 0) {
-    throw new ConfigError('path must name the keystore file');
-  }
-  const create = optionalBoolean(options.create, 'create');
-  const allowInsecurePermissions = optionalBoolean(
-    options.allowInsecurePermissions,
-    'allowInsecurePermissions',
-  );
-  const timeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 600_000);
-  const staleMs = optionalInteger(options.staleLockMs, 'staleLockMs', 1_000, 86_400_000);
-  const minGeneration =
-    optionalInteger(options.minGeneration, 'minGeneration', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+  const {
+    create = false,
+    allowInsecurePermissions = false,
+    minGeneration = 0,
+    ...parsed
+  } = parseConfig(fileOptionsSchema, options, '');
+  const timeoutMs = parsed.lockTimeoutMs;
+  const staleMs = parsed.staleLockMs;
   const { secret, kdf } = checkSecret(options, names);
   return {
-    path: options.path,
+    path: parsed.path,
     secret,
     kdf,
     create,
@@ -160,3 +179,8 @@ export function checkFileOptions(
     },
   };
 }
+
+/** The interface documents each option, the schema checks them: a compile error when they drift apart. */
+type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const sameShape: SameShape<Required<FileStoreOptions>, Required<z.output<typeof fileOptionsSchema>>> = true;
+void sameShape;

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
@@ -125,15 +125,21 @@ function run(args: readonly string[]): {
   return { proc, lines, waitFor };
 }
 
+let build: string;
+
 beforeAll(async () => {
   ({ dir, cleanup } = await tempDir());
-  const build = join(dir, 'build');
+  // Inside the package's node_modules, so that the transpiled modules find its dependencies (zod).
+  build = await mkdtemp(join(src, '..', 'node_modules', '.file-processes-'));
   await transpileClosure(['providers/file/file-provider.ts', 'providers/file/file-lock.ts'], build);
   child = join(dir, 'child.mjs');
   await writeFile(child, CHILD);
   buildUrl = pathToFileURL(`${build}/`).href;
 });
-afterAll(() => cleanup());
+afterAll(async () => {
+  await rm(build, { recursive: true, force: true });
+  await cleanup();
+});
 
 describe('file provider: two processes', () => {
   it('processes rotating one key concurrently lose no version', async () => {
