@@ -35,7 +35,8 @@ export function kindOf(value: unknown): string {
   if (value instanceof Uint8Array) return 'a Uint8Array';
   const type = typeof value;
   if (type === 'object') {
-    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor?.name;
+    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor
+      ?.name;
     return isPlainObject(value) || typeof name !== 'string' || name === '' ? 'an object' : `a ${name}`;
   }
   return `a ${type}`;

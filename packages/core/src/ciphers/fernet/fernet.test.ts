@@ -197,7 +197,10 @@ describe('Fernet time rules (as Python cryptography applies them)', () => {
 
   it('refuses data that is neither a string nor bytes with InvalidArgument', () => {
     expect(() => f.encrypt(42 as never)).toThrow(
-      expect.objectContaining({ code: 'InvalidArgument', message: 'data must be a string or a Uint8Array, got a number' }),
+      expect.objectContaining({
+        code: 'InvalidArgument',
+        message: 'data must be a string or a Uint8Array, got a number',
+      }),
     );
   });
 

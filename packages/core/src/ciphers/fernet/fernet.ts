@@ -117,11 +117,13 @@ export class Fernet implements Cipher<string> {
    * The same token as `encryptFromParts`, handed to `sink` in pieces (header,
    * ciphertext about a MiB at a time, MAC) instead of as one string, so that
    * the caller can encode it where it wants it: a large payload's ciphertext
-   * is never held whole. Each piece is valid only during the `sink` call.
+   * is never held whole. A string is encoded as UTF-8 piece by piece, so
+   * its bytes are never held whole either. Each piece is valid only during
+   * the `sink` call.
    * @internal
    */
   encryptInPieces(
-    plaintext: Buffer,
+    plaintext: Buffer | string,
     timestamp: number,
     iv: Uint8Array,
     sink: (piece: Buffer) => void,
@@ -138,8 +140,19 @@ export class Fernet implements Cipher<string> {
       sink(piece);
     };
     emit(head);
-    for (let at = 0; at < plaintext.length; at += PIECE) {
-      emit(cipher.update(plaintext.subarray(at, Math.min(at + PIECE, plaintext.length))));
+    if (typeof plaintext === 'string') {
+      for (let at = 0; at < plaintext.length; ) {
+        let end = Math.min(at + PIECE, plaintext.length);
+        // Never split a surrogate pair: each half alone would encode as U+FFFD.
+        const last = plaintext.charCodeAt(end - 1);
+        if (end < plaintext.length && last >= 0xd800 && last <= 0xdbff) end--;
+        emit(cipher.update(plaintext.slice(at, end), 'utf8'));
+        at = end;
+      }
+    } else {
+      for (let at = 0; at < plaintext.length; at += PIECE) {
+        emit(cipher.update(plaintext.subarray(at, Math.min(at + PIECE, plaintext.length))));
+      }
     }
     emit(cipher.final());
     sink(hmac.digest());

@@ -15,7 +15,9 @@ describe('MultiFernet', () => {
     expect(() => new MultiFernet(['key' as unknown as Fernet])).toThrow(
       expect.objectContaining({ code: 'InvalidArgument' }),
     );
-    expect(() => new MultiFernet('key' as never)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    expect(() => new MultiFernet('key' as never)).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument' }),
+    );
   });
 
   it('encrypts with the first key only', () => {

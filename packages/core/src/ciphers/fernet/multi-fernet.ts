@@ -1,9 +1,9 @@
 import type { Data } from '../../encoding/bytes.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
-import { nextIv } from '../../random/iv-pool.js';
-import type { Cipher } from '../cipher.js';
 import { InvalidArgument } from '../../errors/keystore-error.js';
+import { nextIv } from '../../random/iv-pool.js';
 import { checkOptions } from '../../util/check-options.js';
+import type { Cipher } from '../cipher.js';
 import { FERNET_DECRYPT_OPTIONS, Fernet, type FernetDecryptOptions } from './fernet.js';
 import { atTimeCheck, checkSeconds, type TimeCheck, ttlCheck } from './time.js';
 import { decodeToken, IV_LENGTH, readTimestamp } from './token-format.js';

@@ -223,8 +223,15 @@ describe('RsaOaep bad keys: InvalidKey, never echoing the input', () => {
     n[n.length - 1] = (n[n.length - 1] ?? 0) & 0xfe;
     const even = { ...jwk, n: n.toString('base64url') };
     const key = createPublicKey({ key: even, format: 'jwk' });
-    for (const publicKey of [even, key, new Uint8Array(key.export({ type: 'spki', format: 'der' })), key.export({ type: 'spki', format: 'pem' }) as string]) {
-      expect(invalidKey({ publicKey }).message).toBe('RSA-OAEP publicKey has an even modulus: it is not an RSA key');
+    for (const publicKey of [
+      even,
+      key,
+      new Uint8Array(key.export({ type: 'spki', format: 'der' })),
+      key.export({ type: 'spki', format: 'pem' }) as string,
+    ]) {
+      expect(invalidKey({ publicKey }).message).toBe(
+        'RSA-OAEP publicKey has an even modulus: it is not an RSA key',
+      );
     }
     const privateJwk = pair.privateKey.export({ format: 'jwk' });
     expect(invalidKey({ privateKey: { ...privateJwk, n: even.n } }).code).toBe('InvalidKey');

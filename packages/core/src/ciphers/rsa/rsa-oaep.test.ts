@@ -136,7 +136,8 @@ describe('RsaOaep encryption', () => {
   });
 
   it('rejects an unknown hash, hybrid mode or label type with InvalidArgument', () => {
-    const invalid = (message: RegExp) => expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(message) });
+    const invalid = (message: RegExp) =>
+      expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(message) });
     expect(() => new RsaOaep({ ...pair(2048), hash: 'md5' as 'sha1' })).toThrow(invalid(/hash/));
     expect(() => new RsaOaep({ ...pair(2048), hash: 'SHA-256' as 'sha256' })).toThrow(invalid(/hash/));
     expect(() => new RsaOaep({ ...pair(2048), hybrid: 'never' as 'auto' })).toThrow(invalid(/hybrid/));
@@ -151,10 +152,16 @@ describe('RsaOaep encryption', () => {
       }),
     );
     expect(() => new RsaOaep('-----BEGIN PUBLIC KEY-----' as never)).toThrow(
-      expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(/^RsaOaep: options must be a plain object/) }),
+      expect.objectContaining({
+        code: 'InvalidArgument',
+        message: expect.stringMatching(/^RsaOaep: options must be a plain object/),
+      }),
     );
     expect(() => RsaOaep.generateKeyPair({ bits: 3072 } as never)).toThrow(
-      expect.objectContaining({ code: 'InvalidArgument', message: "RsaOaep.generateKeyPair: unknown option 'bits' (known: modulusLength)" }),
+      expect.objectContaining({
+        code: 'InvalidArgument',
+        message: "RsaOaep.generateKeyPair: unknown option 'bits' (known: modulusLength)",
+      }),
     );
     expect(() => RsaOaep.generateKeyPair({ modulusLength: 1024 })).toThrow(
       expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(/modulusLength/) }),
@@ -162,7 +169,9 @@ describe('RsaOaep encryption', () => {
   });
 
   it('rejects data that is neither bytes nor a string', () => {
-    expect(() => rsa.encrypt(42 as unknown as string)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    expect(() => rsa.encrypt(42 as unknown as string)).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument' }),
+    );
   });
 });
 
@@ -225,7 +234,9 @@ describe('RsaOaep.generateKeyPair', () => {
     'rejects modulusLength %s with InvalidArgument',
     async (bits) => {
       const options = { modulusLength: bits as number };
-      expect(() => RsaOaep.generateKeyPair(options)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+      expect(() => RsaOaep.generateKeyPair(options)).toThrow(
+        expect.objectContaining({ code: 'InvalidArgument' }),
+      );
       expect(() => RsaOaep.generateKeyPair(options)).toThrow(/2048 to 4096/);
       await expect(RsaOaep.generateKeyPairAsync(options)).rejects.toMatchObject({ code: 'InvalidArgument' });
     },

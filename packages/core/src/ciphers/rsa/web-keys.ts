@@ -93,7 +93,8 @@ export async function importPublicJwk(jwk: JsonWebKey, hash: RsaOaepHash): Promi
     );
   }
   // WebCrypto imports an even modulus and fails only at encrypt, with an OperationError.
-  if (hasEvenModulus(jwk.n)) throw new InvalidKey('RSA-OAEP public key has an even modulus: it is not an RSA key');
+  if (hasEvenModulus(jwk.n))
+    throw new InvalidKey('RSA-OAEP public key has an even modulus: it is not an RSA key');
   return importOrThrow('jwk', jwk, hash, 'a JWK');
 }
 
