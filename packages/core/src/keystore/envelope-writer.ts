@@ -26,7 +26,8 @@ export function writeFernetEnvelope(
   const bytes = typeof plaintext === 'string' ? Buffer.byteLength(plaintext, 'utf8') : plaintext.length;
   const tokenLength = fernetTokenLength(bytes);
   const total = head.length + 4 * Math.ceil(tokenLength / 3);
-  const out = Buffer.allocUnsafeSlow(total);
+  // Pooled when small (the common case), its own allocation when large; every byte is written below.
+  const out = Buffer.allocUnsafe(total);
   let at = out.write(head, 0, 'latin1');
   // Bytes of an incomplete 3-byte group, carried to the next piece.
   const carry = Buffer.alloc(3);
