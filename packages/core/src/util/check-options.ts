@@ -37,7 +37,8 @@ export function kindOf(value: unknown): string {
   if (type === 'object') {
     const name = (Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null)?.constructor
       ?.name;
-    return isPlainObject(value) || typeof name !== 'string' || name === '' ? 'an object' : `a ${name}`;
+    if (isPlainObject(value) || typeof name !== 'string' || name === '') return 'an object';
+    return `${/^[AEIOU]/i.test(name) ? 'an' : 'a'} ${name}`;
   }
   return `a ${type}`;
 }
