@@ -72,6 +72,7 @@ export {
   type EnvelopeInfo,
   Keystore,
   type KeystoreOptions,
+  MAX_PAYLOAD_BYTES,
 } from './keystore/keystore.js';
 export { beginCommit, callTimeLeftMs } from './provider/call-deadline.js';
 export type { GuardedProvider } from './provider/guard-provider.js';

@@ -82,3 +82,44 @@ describe('createKeystore', () => {
     expect(message).not.toContain('hunter2');
   });
 });
+
+describe('createKeystore options', () => {
+  const config: KeystoreConfig = { provider: { type: 'memory', keys: ['app'] }, defaultKey: 'app' };
+
+  async function invalidArgument(options: unknown): Promise<string> {
+    try {
+      await createKeystore(config, options as never);
+    } catch (error) {
+      expect((error as { code: string }).code).toBe('InvalidArgument');
+      return (error as Error).message;
+    }
+    throw new Error('expected an InvalidArgument');
+  }
+
+  it('refuses an unknown option, naming it and the known ones', async () => {
+    expect(await invalidArgument({ bseDir: dir })).toBe(
+      "createKeystore: unknown option 'bseDir' (known: cwd, env, path, providers, baseDir)",
+    );
+  });
+
+  it('refuses options of the wrong type', async () => {
+    expect(await invalidArgument('keystore.config.json')).toMatch(
+      /^createKeystore: options must be a plain object .*, got a string$/,
+    );
+    expect(await invalidArgument({ cwd: 42 })).toBe(
+      "createKeystore: option 'cwd' must be a string, got a number",
+    );
+    expect(await invalidArgument({ env: 'production' })).toMatch(
+      /^createKeystore: option 'env' must be an object/,
+    );
+    expect(await invalidArgument({ providers: [] })).toMatch(
+      /^createKeystore: option 'providers' must be an object/,
+    );
+  });
+
+  it('still takes process.env', async () => {
+    const ks = await createKeystore(config, { env: process.env });
+    expect(ks.defaultKey).toBe('app');
+    await ks.close();
+  });
+});

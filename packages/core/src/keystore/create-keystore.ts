@@ -5,6 +5,7 @@ import { resolveSecret } from '../config/secret-ref.js';
 import { ConfigError } from '../errors/keystore-error.js';
 import type { ProviderContext, ProviderDefinition } from '../registry/provider-definition.js';
 import { resolveProvider } from '../registry/provider-registry.js';
+import { checkOptions, isObject, isString, type OptionSpec } from '../util/check-options.js';
 import { Keystore } from './keystore.js';
 
 export interface CreateKeystoreOptions extends LoadConfigOptions {
@@ -13,6 +14,14 @@ export interface CreateKeystoreOptions extends LoadConfigOptions {
   /** Relative paths in the configuration resolve here (default: the config file's directory, or cwd). */
   readonly baseDir?: string;
 }
+
+const CREATE_KEYSTORE_OPTIONS: OptionSpec = {
+  cwd: isString,
+  env: isObject,
+  path: isString,
+  providers: isObject,
+  baseDir: isString,
+};
 
 /**
  * Builds a `Keystore` from plain configuration. Without `config`, the
@@ -23,6 +32,7 @@ export async function createKeystore(
   config?: KeystoreConfig,
   options: CreateKeystoreOptions = {},
 ): Promise<Keystore> {
+  checkOptions('createKeystore', options, CREATE_KEYSTORE_OPTIONS);
   let raw: unknown = config;
   let baseDir = options.baseDir ?? options.cwd ?? process.cwd();
   if (raw === undefined) {

@@ -1,7 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Fernet } from '../ciphers/fernet/fernet.js';
+import { nowSeconds } from '../ciphers/fernet/time.js';
+import { IV_LENGTH } from '../ciphers/fernet/token-format.js';
 import { contextDigest, type EncryptionContext, normalizeContext } from '../context/encryption-context.js';
-import { type Data, toBuffer } from '../encoding/bytes.js';
+import { type Data, notData, toBuffer } from '../encoding/bytes.js';
 import {
   type EnvelopeAlgorithm,
   type EnvelopeHeader,
@@ -19,8 +21,24 @@ import type {
   UnwrapKeyInput,
   WrappedKey,
 } from '../provider/key-provider.js';
+import { nextIv } from '../random/iv-pool.js';
+import {
+  checkArgument,
+  checkOptions,
+  isContext,
+  isFunction,
+  isObject,
+  isPlainObject,
+  isString,
+  kindOf,
+  type OptionSpec,
+} from '../util/check-options.js';
 import { settleLimit } from '../util/settle-limit.js';
+import { writeFernetEnvelope } from './envelope-writer.js';
 import { KeyPolicy } from './key-policy.js';
+import { checkPayloadSize, MAX_PAYLOAD_BYTES } from './payload-limit.js';
+
+export { MAX_PAYLOAD_BYTES } from './payload-limit.js';
 
 const DATA_KEY_LENGTH = 32;
 
@@ -65,6 +83,46 @@ const BULK_CHUNK = 500;
 /** Local re-wraps in flight at once in a bulk re-encryption. */
 const REWRAP_CONCURRENCY = 16;
 
+const KEYSTORE_OPTIONS: OptionSpec = {
+  provider: isObject,
+  defaultKey: isString,
+  allowedKeys: {
+    expected: "an array of strings or '*'",
+    test: (v) => v === '*' || (Array.isArray(v) && v.every((p) => typeof p === 'string')),
+  },
+  timeoutMs: { expected: 'a positive number of milliseconds', test: (v) => typeof v === 'number' && v > 0 },
+};
+const ENCRYPT_OPTIONS: OptionSpec = { key: isString, context: isContext };
+const DECRYPT_OPTIONS: OptionSpec = { context: isContext };
+const BULK_OPTIONS: OptionSpec = { context: isContext, onProgress: isFunction };
+const BULK_ITEM: OptionSpec = { envelope: isString, context: isContext };
+const CREATE_KEY_OPTIONS: OptionSpec = { description: isString };
+
+/** The envelope argument: a string (what is inside it is InvalidToken's business). */
+function checkEnvelope(where: string, envelope: unknown): void {
+  checkArgument(where, 'envelope', envelope, isString);
+}
+
+/** A bulk call's item as envelope and context, or the InvalidArgument naming what is wrong with it. */
+function bulkItem(
+  where: string,
+  item: unknown,
+  fallback: EncryptionContext | undefined,
+): { envelope: string; context: EncryptionContext | undefined } {
+  if (typeof item === 'string') return { envelope: item, context: fallback };
+  if (!isPlainObject(item)) {
+    throw new InvalidArgument(
+      `${where} must be an envelope string or a plain object { envelope, context }, got ${kindOf(item)}`,
+    );
+  }
+  checkOptions(where, item, BULK_ITEM);
+  if (typeof item.envelope !== 'string') {
+    throw new InvalidArgument(`${where}.envelope must be a string, got ${kindOf(item.envelope)}`);
+  }
+  const context = (item.context ?? fallback) as EncryptionContext | undefined;
+  return { envelope: item.envelope as string, context };
+}
+
 /** What an envelope says about itself, readable without any key. */
 export interface EnvelopeInfo {
   readonly provider: string;
@@ -103,18 +161,29 @@ export class Keystore {
   readonly #policy: KeyPolicy;
 
   constructor(options: KeystoreOptions) {
-    if (options === null || typeof options !== 'object' || options.provider === undefined) {
-      throw new InvalidArgument('Keystore needs a provider');
-    }
+    checkOptions('Keystore', options, KEYSTORE_OPTIONS);
+    if (options?.provider === undefined) throw new InvalidArgument('Keystore needs a provider');
     this.#provider = guardProvider(options.provider, options);
     this.providerType = this.#provider.type;
     this.defaultKey = options.defaultKey;
     this.#policy = new KeyPolicy(options.defaultKey, options.allowedKeys);
   }
 
-  /** Encrypts `data` (bytes, or a string as UTF-8) into an envelope string. */
+  /**
+   * Encrypts `data` (bytes, or a string as UTF-8) into an envelope string.
+   * At most `MAX_PAYLOAD_BYTES` (256 MiB); larger data is refused before
+   * any work. Memory: the envelope is 4/3 of the data, and encrypting holds
+   * about twice that at its peak, besides the data itself.
+   */
   async encrypt(data: Data, options: EncryptOptions = {}): Promise<string> {
-    const plaintext = toBuffer(data);
+    checkOptions('encrypt', options, ENCRYPT_OPTIONS);
+    // UTF-8 takes 1 to 3 bytes per UTF-16 unit: only long strings need their bytes counted.
+    if (typeof data === 'string') {
+      if (data.length > MAX_PAYLOAD_BYTES / 3) checkPayloadSize('encrypt', Buffer.byteLength(data, 'utf8'));
+    } else if (data instanceof Uint8Array) checkPayloadSize('encrypt', data.byteLength);
+    else throw notData(data, 'encrypt');
+    // A string stays a string: the envelope writer encodes it piece by piece.
+    const plaintext = typeof data === 'string' ? data : toBuffer(data, 'encrypt');
     const keyId = options.key ?? this.defaultKey;
     if (keyId === undefined) throw new InvalidArgument('no key named and no defaultKey configured');
     this.#policy.check(keyId);
@@ -125,9 +194,9 @@ export class Keystore {
       length: DATA_KEY_LENGTH,
       context: wrapContext(context, algorithm),
     });
-    let payload: string;
+    let fernet: Fernet;
     try {
-      payload = new Fernet(dataKey.plaintext).encrypt(plaintext);
+      fernet = new Fernet(dataKey.plaintext);
     } finally {
       dataKey.plaintext.fill(0);
     }
@@ -139,7 +208,8 @@ export class Keystore {
       contextDigest: contextDigest(context),
       wrappedKey: dataKey.wrapped.ciphertext,
     };
-    return formatEnvelope(header, payload);
+    // Written in one buffer, not `formatEnvelope(header, fernet.encrypt(...))`: see envelope-writer.ts.
+    return writeFernetEnvelope(header, fernet, plaintext, nowSeconds(), nextIv(IV_LENGTH));
   }
 
   /**
@@ -149,6 +219,8 @@ export class Keystore {
    * by another provider type or its key is gone.
    */
   async decrypt(envelope: string, options: DecryptOptions = {}): Promise<Uint8Array> {
+    checkEnvelope('decrypt', envelope);
+    checkOptions('decrypt', options, DECRYPT_OPTIONS);
     const { header, payload, context } = this.#open(envelope, options);
     const dataKey = await this.#provider.unwrapKey({
       keyId: header.keyId,
@@ -172,6 +244,8 @@ export class Keystore {
    * `InvalidToken` instead of leaving with a fresh-looking envelope.
    */
   async reencrypt(envelope: string, options: DecryptOptions = {}): Promise<string> {
+    checkEnvelope('reencrypt', envelope);
+    checkOptions('reencrypt', options, DECRYPT_OPTIONS);
     const opened = this.#open(envelope, options);
     const input = this.#unwrapInput(opened);
     const wrapped = this.#provider.capabilities.rewrapKey
@@ -218,7 +292,7 @@ export class Keystore {
     items: readonly (string | BulkItem)[],
     options: BulkOptions = {},
   ): Promise<BulkResult<Uint8Array>[]> {
-    return this.#bulk(items, options, async (opened) => {
+    return this.#bulk('decryptMany', items, options, async (opened) => {
       const keys = await this.#provider.unwrapKeys(opened.map((o) => this.#unwrapInput(o)));
       return opened.map((o, i) => {
         const key = keys[i];
@@ -246,7 +320,7 @@ export class Keystore {
     items: readonly (string | BulkItem)[],
     options: BulkOptions = {},
   ): Promise<BulkResult<string>[]> {
-    return this.#bulk(items, options, async (opened) => {
+    return this.#bulk('reencryptMany', items, options, async (opened) => {
       const inputs = opened.map((o) => this.#unwrapInput(o));
       if (this.#provider.capabilities.rewrapKey) {
         const wrapped = await this.#provider.rewrapKeys(inputs);
@@ -271,18 +345,21 @@ export class Keystore {
   }
 
   async #bulk<T>(
+    where: string,
     items: readonly (string | BulkItem)[],
     options: BulkOptions,
     run: (opened: (ParsedEnvelope & { context: EncryptionContext })[]) => Promise<(T | Error)[]>,
   ): Promise<BulkResult<T>[]> {
+    if (!Array.isArray(items))
+      throw new InvalidArgument(`${where}: items must be an array, got ${kindOf(items)}`);
+    checkOptions(where, options, BULK_OPTIONS);
     const results: BulkResult<T>[] = [];
     for (let start = 0; start < items.length; start += BULK_CHUNK) {
       const chunk = items.slice(start, start + BULK_CHUNK);
       const opened: (ParsedEnvelope & { context: EncryptionContext })[] = [];
-      const slots: (number | Error)[] = chunk.map((item) => {
+      const slots: (number | Error)[] = chunk.map((item, i) => {
         try {
-          const envelope = typeof item === 'string' ? item : item.envelope;
-          const context = typeof item === 'string' ? options.context : (item.context ?? options.context);
+          const { envelope, context } = bulkItem(`${where}: items[${start + i}]`, item, options.context);
           opened.push(this.#open(envelope, { ...(context === undefined ? {} : { context }) }));
           return opened.length - 1;
         } catch (error) {
@@ -316,6 +393,7 @@ export class Keystore {
 
   /** The provider type, key id, key version and algorithm an envelope names; no key needed. */
   inspect(envelope: string): EnvelopeInfo {
+    checkEnvelope('inspect', envelope);
     const { header } = parseEnvelope(envelope);
     return {
       provider: header.provider,
@@ -327,11 +405,14 @@ export class Keystore {
 
   /** Adds a new version of `keyId`; new encryptions use it, old versions still decrypt. */
   async rotate(keyId: string): Promise<KeyMetadata> {
+    checkArgument('rotate', 'keyId', keyId, isString);
     this.#policy.check(keyId);
     return this.#provider.rotateKey(keyId);
   }
 
   async createKey(keyId: string, options?: { description?: string }): Promise<KeyMetadata> {
+    checkArgument('createKey', 'keyId', keyId, isString);
+    checkOptions('createKey', options, CREATE_KEY_OPTIONS);
     this.#policy.check(keyId);
     return this.#provider.createKey(keyId, options);
   }
@@ -347,6 +428,7 @@ export class Keystore {
   }
 
   async listVersions(keyId: string): Promise<KeyVersionInfo[]> {
+    checkArgument('listVersions', 'keyId', keyId, isString);
     this.#policy.check(keyId);
     return this.#provider.listVersions(keyId);
   }

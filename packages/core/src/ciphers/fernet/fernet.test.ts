@@ -162,11 +162,47 @@ describe('Fernet time rules (as Python cryptography applies them)', () => {
     expect(new TextDecoder().decode(f.decrypt(fresh, { ttl: 60 }))).toBe('fresh');
   });
 
-  it('requires a ttl for decryptAtTime, and sane times', () => {
-    expect(() => f.decryptAtTime(token, undefined as unknown as number, T0)).toThrow(TypeError);
-    expect(() => f.decryptAtTime(token, 10, -1)).toThrow(TypeError);
-    expect(() => f.encryptAtTime('x', 1.5)).toThrow(TypeError);
-    expect(() => f.decrypt(token, { ttl: Number.NaN })).toThrow(TypeError);
+  it('requires a ttl for decryptAtTime, and sane times: InvalidArgument naming them', () => {
+    expect(() => f.decryptAtTime(token, undefined as unknown as number, T0)).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(/ttl/) }),
+    );
+    expect(() => f.decryptAtTime(token, 10, -1)).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(/currentTime/) }),
+    );
+    expect(() => f.encryptAtTime('x', 1.5)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    expect(() => f.decrypt(token, { ttl: Number.NaN })).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(/ttl/) }),
+    );
+  });
+
+  it('checks decrypt options: unknown names and wrong types are InvalidArgument', () => {
+    expect(() => f.decrypt(token, { tll: 60 } as never)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidArgument',
+        message: "Fernet.decrypt: unknown option 'tll' (known: ttl)",
+      }),
+    );
+    expect(() => f.decrypt(token, 60 as never)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidArgument',
+        message: 'Fernet.decrypt: options must be a plain object (known: ttl), got a number',
+      }),
+    );
+    expect(() => f.decrypt(token, { ttl: '60' as never })).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(/'ttl' must be/) }),
+    );
+    // Absent, undefined and null mean no TTL, as Python's ttl=None.
+    expect(new TextDecoder().decode(f.decrypt(token, { ttl: undefined }))).toBe('timed');
+    expect(new TextDecoder().decode(f.decrypt(token, { ttl: null as never }))).toBe('timed');
+  });
+
+  it('refuses data that is neither a string nor bytes with InvalidArgument', () => {
+    expect(() => f.encrypt(42 as never)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidArgument',
+        message: 'data must be a string or a Uint8Array, got a number',
+      }),
+    );
   });
 
   it('extracts the timestamp of an authentic token only', () => {

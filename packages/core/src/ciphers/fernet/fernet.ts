@@ -13,6 +13,7 @@ import { tokenScratch } from '../../encoding/scratch.js';
 import { InvalidKey } from '../../errors/invalid-key.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
 import { nextIv } from '../../random/iv-pool.js';
+import { checkOptions, type OptionSpec } from '../../util/check-options.js';
 import type { Cipher } from '../cipher.js';
 import { atTimeCheck, checkSeconds, nowSeconds, type TimeCheck, ttlCheck } from './time.js';
 import {
@@ -34,6 +35,14 @@ export interface FernetDecryptOptions {
   /** Seconds a token stays valid after its timestamp; no time checks when absent. */
   ttl?: number;
 }
+
+/** `ttl` may also be null, as Python's `ttl=None`; its value is checked by `ttlCheck`. */
+export const FERNET_DECRYPT_OPTIONS: OptionSpec = {
+  ttl: { expected: 'a finite number of seconds', test: (v) => v === null || typeof v === 'number' },
+};
+
+/** Plaintext bytes per AES call when a token is written in pieces: no ciphertext copy of the whole. */
+const PIECE = 1024 * 1024;
 
 function parseKey(key: string | Uint8Array): Buffer {
   let bytes: Buffer | undefined;
@@ -105,11 +114,57 @@ export class Fernet implements Cipher<string> {
   }
 
   /**
+   * The same token as `encryptFromParts`, handed to `sink` in pieces (header,
+   * ciphertext about a MiB at a time, MAC) instead of as one string, so that
+   * the caller can encode it where it wants it: a large payload's ciphertext
+   * is never held whole. A string is encoded as UTF-8 piece by piece, so
+   * its bytes are never held whole either. Each piece is valid only during
+   * the `sink` call.
+   * @internal
+   */
+  encryptInPieces(
+    plaintext: Buffer | string,
+    timestamp: number,
+    iv: Uint8Array,
+    sink: (piece: Buffer) => void,
+  ): void {
+    const cipher = createCipheriv('aes-128-cbc', this.#encryptionKey, iv);
+    const hmac = createHmac('sha256', this.#signingKey);
+    const head = Buffer.allocUnsafe(CIPHERTEXT_OFFSET);
+    head[0] = VERSION;
+    head.writeUInt32BE(Math.floor(timestamp / 0x1_0000_0000), 1);
+    head.writeUInt32BE(timestamp >>> 0, 5);
+    head.set(iv, IV_OFFSET);
+    const emit = (piece: Buffer) => {
+      hmac.update(piece);
+      sink(piece);
+    };
+    emit(head);
+    if (typeof plaintext === 'string') {
+      for (let at = 0; at < plaintext.length; ) {
+        let end = Math.min(at + PIECE, plaintext.length);
+        // Never split a surrogate pair: each half alone would encode as U+FFFD.
+        const last = plaintext.charCodeAt(end - 1);
+        if (end < plaintext.length && last >= 0xd800 && last <= 0xdbff) end--;
+        emit(cipher.update(plaintext.slice(at, end), 'utf8'));
+        at = end;
+      }
+    } else {
+      for (let at = 0; at < plaintext.length; at += PIECE) {
+        emit(cipher.update(plaintext.subarray(at, Math.min(at + PIECE, plaintext.length))));
+      }
+    }
+    emit(cipher.final());
+    sink(hmac.digest());
+  }
+
+  /**
    * Decrypts a token. With `ttl`, the token must be at most `ttl` seconds old
    * and at most 60 seconds in the future; without it, its age is not checked.
    * @throws InvalidToken whatever is wrong with the token.
    */
   decrypt(token: string | Uint8Array, options?: FernetDecryptOptions): Uint8Array {
+    if (options !== undefined) checkOptions('Fernet.decrypt', options, FERNET_DECRYPT_OPTIONS);
     return this.decryptDecoded(decodeToken(token), ttlCheck(options?.ttl));
   }
 

@@ -11,8 +11,13 @@ describe('MultiFernet', () => {
   const k3 = new Fernet(Fernet.generateKey());
 
   it('requires at least one Fernet', () => {
-    expect(() => new MultiFernet([])).toThrow(TypeError);
-    expect(() => new MultiFernet(['key' as unknown as Fernet])).toThrow(TypeError);
+    expect(() => new MultiFernet([])).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    expect(() => new MultiFernet(['key' as unknown as Fernet])).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument' }),
+    );
+    expect(() => new MultiFernet('key' as never)).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument' }),
+    );
   });
 
   it('encrypts with the first key only', () => {
@@ -54,5 +59,15 @@ describe('MultiFernet', () => {
     expect(() => mf.decryptAtTime(token, 10, 1011)).toThrow(InvalidToken);
     expect(() => mf.decrypt(token, { ttl: 10 })).toThrow(InvalidToken);
     expect(mf.extractTimestamp(token)).toBe(1000);
+  });
+
+  it('checks decrypt options like Fernet', () => {
+    const mf = new MultiFernet([k1]);
+    expect(() => mf.decrypt(k1.encrypt('t'), { TTL: 10 } as never)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidArgument',
+        message: "MultiFernet.decrypt: unknown option 'TTL' (known: ttl)",
+      }),
+    );
   });
 });

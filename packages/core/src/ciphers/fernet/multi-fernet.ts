@@ -1,8 +1,10 @@
 import type { Data } from '../../encoding/bytes.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
+import { InvalidArgument } from '../../errors/keystore-error.js';
 import { nextIv } from '../../random/iv-pool.js';
+import { checkOptions } from '../../util/check-options.js';
 import type { Cipher } from '../cipher.js';
-import { Fernet, type FernetDecryptOptions } from './fernet.js';
+import { FERNET_DECRYPT_OPTIONS, Fernet, type FernetDecryptOptions } from './fernet.js';
 import { atTimeCheck, checkSeconds, type TimeCheck, ttlCheck } from './time.js';
 import { decodeToken, IV_LENGTH, readTimestamp } from './token-format.js';
 
@@ -17,10 +19,10 @@ export class MultiFernet implements Cipher<string> {
 
   constructor(fernets: readonly Fernet[]) {
     if (!Array.isArray(fernets) || fernets.length === 0) {
-      throw new TypeError('MultiFernet requires at least one Fernet instance');
+      throw new InvalidArgument('MultiFernet requires an array of at least one Fernet instance');
     }
     if (!fernets.every((f) => f instanceof Fernet)) {
-      throw new TypeError('MultiFernet takes Fernet instances');
+      throw new InvalidArgument('MultiFernet takes Fernet instances');
     }
     this.#fernets = [...fernets];
   }
@@ -38,6 +40,7 @@ export class MultiFernet implements Cipher<string> {
   }
 
   decrypt(token: string | Uint8Array, options?: FernetDecryptOptions): Uint8Array {
+    if (options !== undefined) checkOptions('MultiFernet.decrypt', options, FERNET_DECRYPT_OPTIONS);
     return this.#decryptRaw(decodeToken(token), ttlCheck(options?.ttl));
   }
 

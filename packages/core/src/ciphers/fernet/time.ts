@@ -1,3 +1,5 @@
+import { InvalidArgument } from '../../errors/keystore-error.js';
+
 /** Time checks applied to a token: only when a TTL is given, as in Python's cryptography. */
 export interface TimeCheck {
   ttl: number;
@@ -10,7 +12,7 @@ export function nowSeconds(): number {
 
 export function checkSeconds(value: number, name: string): void {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new TypeError(`${name} must be a non-negative integer number of seconds`);
+    throw new InvalidArgument(`${name} must be a non-negative integer number of seconds`);
   }
 }
 
@@ -21,13 +23,13 @@ export function ttlCheck(
 ): TimeCheck | undefined {
   if (ttl === undefined || ttl === null) return undefined;
   if (typeof ttl !== 'number' || !Number.isFinite(ttl))
-    throw new TypeError('ttl must be a finite number of seconds');
+    throw new InvalidArgument('ttl must be a finite number of seconds');
   return { ttl, now: now() };
 }
 
 /** The time check for `decryptAtTime(token, ttl, currentTime)`: a TTL is required there. */
 export function atTimeCheck(ttl: number, currentTime: number): TimeCheck {
-  if (ttl === undefined || ttl === null) throw new TypeError('decryptAtTime() requires a ttl');
+  if (ttl === undefined || ttl === null) throw new InvalidArgument('decryptAtTime() requires a ttl');
   checkSeconds(currentTime, 'currentTime');
   return ttlCheck(ttl, () => currentTime) as TimeCheck;
 }

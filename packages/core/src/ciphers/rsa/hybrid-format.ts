@@ -1,3 +1,4 @@
+import { InvalidArgument } from '../../errors/keystore-error.js';
 /**
  * The RSA-OAEP ciphertext formats. No `node:` imports: the browser encryptor
  * uses this file too. README.md next to this file says the same for readers
@@ -58,5 +59,5 @@ export type HybridMode = 'auto' | 'always';
 
 export function checkHybridMode(mode: unknown = 'auto'): HybridMode {
   if (mode === 'auto' || mode === 'always') return mode;
-  throw new TypeError("hybrid must be 'auto' or 'always'");
+  throw new InvalidArgument("hybrid must be 'auto' or 'always'");
 }

@@ -1,6 +1,7 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, KeyObject } from 'node:crypto';
 import { InvalidKey } from '../../errors/invalid-key.js';
 import {
+  hasEvenModulus,
   hashInfo,
   isAcceptableExponent,
   isSupportedModulus,
@@ -137,6 +138,10 @@ function checkRsa(key: KeyObject, slot: Slot): KeyObject {
   }
   if (details.publicExponent === undefined || !isAcceptableExponent(details.publicExponent)) {
     throw new InvalidKey(`RSA-OAEP ${slot} has an unusable public exponent (it must be odd and at least 3)`);
+  }
+  // Whatever the input format: OpenSSL parses an even modulus and fails only at encrypt, with a raw error.
+  if (hasEvenModulus(key.export({ format: 'jwk' }).n)) {
+    throw new InvalidKey(`RSA-OAEP ${slot} has an even modulus: it is not an RSA key`);
   }
   return key;
 }

@@ -1,4 +1,6 @@
 import { generateKeyPair, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { InvalidArgument } from '../../errors/keystore-error.js';
+import { checkOptions, isAny, type OptionSpec } from '../../util/check-options.js';
 import {
   DEFAULT_MODULUS_BITS,
   isSupportedModulus,
@@ -19,10 +21,14 @@ export interface RsaKeyPairOptions {
 /** Public exponent of every generated key: F4, as OpenSSL, WebCrypto and every CA use. */
 const PUBLIC_EXPONENT = 0x10001;
 
-function modulusOf(options: RsaKeyPairOptions | undefined): number {
+/** Its value is checked below, with the range in the message. */
+const KEY_PAIR_OPTIONS: OptionSpec = { modulusLength: isAny };
+
+function modulusOf(options: RsaKeyPairOptions | undefined, where: string): number {
+  checkOptions(where, options, KEY_PAIR_OPTIONS);
   const bits = options?.modulusLength ?? DEFAULT_MODULUS_BITS;
   if (!isSupportedModulus(bits)) {
-    throw new RangeError(
+    throw new InvalidArgument(
       `modulusLength must be an integer from ${MIN_MODULUS_BITS} to ${MAX_MODULUS_BITS} bits (e.g. 2048, 3072 or 4096)`,
     );
   }
@@ -31,7 +37,7 @@ function modulusOf(options: RsaKeyPairOptions | undefined): number {
 
 /** A fresh RSA key pair, generated synchronously (4096 bits can take a second or more). */
 export function generateRsaKeyPair(options?: RsaKeyPairOptions): RsaKeyPair {
-  const modulusLength = modulusOf(options);
+  const modulusLength = modulusOf(options, 'RsaOaep.generateKeyPair');
   return generateKeyPairSync('rsa', { modulusLength, publicExponent: PUBLIC_EXPONENT });
 }
 
@@ -39,7 +45,7 @@ export function generateRsaKeyPair(options?: RsaKeyPairOptions): RsaKeyPair {
 export function generateRsaKeyPairAsync(options?: RsaKeyPairOptions): Promise<RsaKeyPair> {
   let modulusLength: number;
   try {
-    modulusLength = modulusOf(options);
+    modulusLength = modulusOf(options, 'RsaOaep.generateKeyPairAsync');
   } catch (error) {
     return Promise.reject(error);
   }

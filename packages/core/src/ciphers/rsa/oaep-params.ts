@@ -2,6 +2,7 @@
  * RSA-OAEP parameters shared by the Node cipher and the browser encryptor.
  * No `node:` imports here: `web-encryptor.ts` uses this file too.
  */
+import { InvalidArgument } from '../../errors/keystore-error.js';
 
 /** The OAEP hash, also used for MGF1 (OpenSSL's and WebCrypto's convention). */
 export type RsaOaepHash = 'sha1' | 'sha256' | 'sha384' | 'sha512';
@@ -27,13 +28,13 @@ export const MIN_MODULUS_BITS = 2048;
 export const MAX_MODULUS_BITS = 4096;
 export const DEFAULT_MODULUS_BITS = 2048;
 
-/** The hash's parameters; throws a TypeError for anything but the four supported names. */
+/** The hash's parameters; throws InvalidArgument for anything but the four supported names. */
 export function hashInfo(hash: unknown = DEFAULT_HASH): HashInfo & { readonly name: RsaOaepHash } {
   if (typeof hash === 'string' && Object.hasOwn(HASHES, hash)) {
     const name = hash as RsaOaepHash;
     return { name, ...HASHES[name] };
   }
-  throw new TypeError("hash must be one of 'sha1', 'sha256', 'sha384', 'sha512'");
+  throw new InvalidArgument("hash must be one of 'sha1', 'sha256', 'sha384', 'sha512'");
 }
 
 /** Whether `bits` is a modulus length this library accepts (2048 to 4096 bits). */
@@ -58,7 +59,7 @@ export function labelBytes(label: string | Uint8Array | undefined): Uint8Array {
   if (label === undefined) return new Uint8Array(0);
   if (typeof label === 'string') return new TextEncoder().encode(label);
   if (label instanceof Uint8Array) return label.slice();
-  throw new TypeError('label must be a string or a Uint8Array');
+  throw new InvalidArgument('label must be a string or a Uint8Array');
 }
 
 /**
@@ -67,4 +68,24 @@ export function labelBytes(label: string | Uint8Array | undefined): Uint8Array {
  */
 export function isAcceptableExponent(e: bigint): boolean {
   return e >= 3n && (e & 1n) === 1n;
+}
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Whether a JWK's modulus `n` (base64url, big-endian) is certainly even. An
+ * RSA modulus is a product of two odd primes; OpenSSL and WebCrypto import
+ * an even one without complaint and fail only at encrypt, with their own
+ * errors. Reads the low bit of the last byte from the last character:
+ * anything unreadable is left to the key parser.
+ */
+export function hasEvenModulus(n: unknown): boolean {
+  if (typeof n !== 'string') return false;
+  const text = n.replace(/=+$/, '');
+  const value = BASE64URL.indexOf(text.charAt(text.length - 1));
+  if (value < 0) return false;
+  // 4 characters hold 3 bytes: the last character's bit 0 is the last byte's bit 0;
+  // 3 characters hold 2 bytes (bit 2), 2 characters hold 1 byte (bit 4).
+  const bit = [0, -1, 4, 2][text.length % 4] ?? -1;
+  return bit >= 0 && ((value >> bit) & 1) === 0;
 }

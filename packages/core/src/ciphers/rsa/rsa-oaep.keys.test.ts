@@ -170,7 +170,9 @@ describe('RsaOaep key export', () => {
   });
 
   it('rejects an unknown format', () => {
-    expect(() => rsa.exportPublicKey('xml' as 'pem')).toThrow(TypeError);
+    expect(() => rsa.exportPublicKey('xml' as 'pem')).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(/format/) }),
+    );
   });
 });
 
@@ -213,6 +215,26 @@ describe('RsaOaep bad keys: InvalidKey, never echoing the input', () => {
     ]) {
       invalidKey({ privateKey });
     }
+  });
+
+  it('a key with an even modulus, at import, as JWK, DER and KeyObject (never an OpenSSL error at encrypt)', () => {
+    const jwk = pair.publicKey.export({ format: 'jwk' });
+    const n = Buffer.from(jwk.n as string, 'base64url');
+    n[n.length - 1] = (n[n.length - 1] ?? 0) & 0xfe;
+    const even = { ...jwk, n: n.toString('base64url') };
+    const key = createPublicKey({ key: even, format: 'jwk' });
+    for (const publicKey of [
+      even,
+      key,
+      new Uint8Array(key.export({ type: 'spki', format: 'der' })),
+      key.export({ type: 'spki', format: 'pem' }) as string,
+    ]) {
+      expect(invalidKey({ publicKey }).message).toBe(
+        'RSA-OAEP publicKey has an even modulus: it is not an RSA key',
+      );
+    }
+    const privateJwk = pair.privateKey.export({ format: 'jwk' });
+    expect(invalidKey({ privateKey: { ...privateJwk, n: even.n } }).code).toBe('InvalidKey');
   });
 
   it('an EC key, as PEM, JWK and KeyObject', () => {

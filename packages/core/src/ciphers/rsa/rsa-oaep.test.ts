@@ -135,15 +135,43 @@ describe('RsaOaep encryption', () => {
     expect(same(always.decrypt(rsa.encrypt('raw')), new TextEncoder().encode('raw'))).toBe(true);
   });
 
-  it('rejects an unknown hash, hybrid mode or label type with a TypeError', () => {
-    expect(() => new RsaOaep({ ...pair(2048), hash: 'md5' as 'sha1' })).toThrow(TypeError);
-    expect(() => new RsaOaep({ ...pair(2048), hash: 'SHA-256' as 'sha256' })).toThrow(TypeError);
-    expect(() => new RsaOaep({ ...pair(2048), hybrid: 'never' as 'auto' })).toThrow(TypeError);
-    expect(() => new RsaOaep({ ...pair(2048), label: 42 as unknown as string })).toThrow(TypeError);
+  it('rejects an unknown hash, hybrid mode or label type with InvalidArgument', () => {
+    const invalid = (message: RegExp) =>
+      expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(message) });
+    expect(() => new RsaOaep({ ...pair(2048), hash: 'md5' as 'sha1' })).toThrow(invalid(/hash/));
+    expect(() => new RsaOaep({ ...pair(2048), hash: 'SHA-256' as 'sha256' })).toThrow(invalid(/hash/));
+    expect(() => new RsaOaep({ ...pair(2048), hybrid: 'never' as 'auto' })).toThrow(invalid(/hybrid/));
+    expect(() => new RsaOaep({ ...pair(2048), label: 42 as unknown as string })).toThrow(invalid(/label/));
+  });
+
+  it('rejects unknown options and a non-object where the options belong', () => {
+    expect(() => new RsaOaep({ ...pair(2048), hsah: 'sha1' } as never)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidArgument',
+        message: "RsaOaep: unknown option 'hsah' (known: publicKey, privateKey, hash, label, hybrid)",
+      }),
+    );
+    expect(() => new RsaOaep('-----BEGIN PUBLIC KEY-----' as never)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidArgument',
+        message: expect.stringMatching(/^RsaOaep: options must be a plain object/),
+      }),
+    );
+    expect(() => RsaOaep.generateKeyPair({ bits: 3072 } as never)).toThrow(
+      expect.objectContaining({
+        code: 'InvalidArgument',
+        message: "RsaOaep.generateKeyPair: unknown option 'bits' (known: modulusLength)",
+      }),
+    );
+    expect(() => RsaOaep.generateKeyPair({ modulusLength: 1024 })).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument', message: expect.stringMatching(/modulusLength/) }),
+    );
   });
 
   it('rejects data that is neither bytes nor a string', () => {
-    expect(() => rsa.encrypt(42 as unknown as string)).toThrow(TypeError);
+    expect(() => rsa.encrypt(42 as unknown as string)).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument' }),
+    );
   });
 });
 
@@ -203,12 +231,14 @@ describe('RsaOaep.generateKeyPair', () => {
   });
 
   it.each([1024, 2047, 4097, 8192, 2048.5, Number.NaN, '2048'])(
-    'rejects modulusLength %s with a RangeError',
+    'rejects modulusLength %s with InvalidArgument',
     async (bits) => {
       const options = { modulusLength: bits as number };
-      expect(() => RsaOaep.generateKeyPair(options)).toThrow(RangeError);
+      expect(() => RsaOaep.generateKeyPair(options)).toThrow(
+        expect.objectContaining({ code: 'InvalidArgument' }),
+      );
       expect(() => RsaOaep.generateKeyPair(options)).toThrow(/2048 to 4096/);
-      await expect(RsaOaep.generateKeyPairAsync(options)).rejects.toThrow(RangeError);
+      await expect(RsaOaep.generateKeyPairAsync(options)).rejects.toMatchObject({ code: 'InvalidArgument' });
     },
   );
 });

@@ -2,7 +2,8 @@ import type { JsonWebKey, KeyObject } from 'node:crypto';
 import { type Data, toBuffer } from '../../encoding/bytes.js';
 import { InvalidKey } from '../../errors/invalid-key.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
-import { KeystoreError } from '../../errors/keystore-error.js';
+import { InvalidArgument, KeystoreError } from '../../errors/keystore-error.js';
+import { checkOptions, isAny, isData, type OptionSpec, oneOf } from '../../util/check-options.js';
 import type { Cipher } from '../cipher.js';
 import { checkHybridMode, classify, type HybridMode } from './hybrid-format.js';
 import { matchingPublicKey, parsePrivateKey, parsePublicKey, type RsaKeyInput } from './key-input.js';
@@ -32,6 +33,15 @@ export interface RsaOaepOptions {
   hybrid?: HybridMode;
 }
 
+/** Keys are checked by the key parser (InvalidKey); the rest here, before any key is parsed. */
+const RSA_OAEP_OPTIONS: OptionSpec = {
+  publicKey: isAny,
+  privateKey: isAny,
+  hash: oneOf(['sha1', 'sha256', 'sha384', 'sha512']),
+  label: isData,
+  hybrid: oneOf(['auto', 'always']),
+};
+
 /** Key export formats: PEM (SPKI / PKCS#8), DER of the same, or JWK (with `alg` and `use: 'enc'`). */
 export type RsaKeyFormat = 'pem' | 'der' | 'jwk';
 
@@ -59,6 +69,8 @@ export class RsaOaep implements Cipher<Uint8Array> {
   readonly #maxOaepPayload: number;
 
   constructor(options: RsaOaepOptions) {
+    if (options === undefined) throw new InvalidKey('RSA-OAEP needs a publicKey, a privateKey or both');
+    checkOptions('RsaOaep', options, RSA_OAEP_OPTIONS);
     const hash = hashInfo(options?.hash);
     const hybrid = checkHybridMode(options?.hybrid);
     const label = labelBytes(options?.label);
@@ -164,7 +176,7 @@ export class RsaOaep implements Cipher<Uint8Array> {
       case 'jwk':
         return { ...key.export({ format: 'jwk' }), alg: hashInfo(this.#params.hash).jwkAlg, use: 'enc' };
       default:
-        throw new TypeError("format must be 'pem', 'der' or 'jwk'");
+        throw new InvalidArgument("format must be 'pem', 'der' or 'jwk'");
     }
   }
 }

@@ -182,6 +182,27 @@ describe('RsaOaepWebEncryptor key checks', () => {
     await invalidKey(RsaOaepWebEncryptor.fromJwk({ ...jwk, e: 'Ag' }));
   });
 
+  it('refuses a JWK with an even modulus at import', async () => {
+    const jwk = pair.publicKey.export({ format: 'jwk' });
+    const n = Buffer.from(jwk.n as string, 'base64url');
+    n[n.length - 1] = (n[n.length - 1] ?? 0) & 0xfe;
+    const error = await invalidKey(RsaOaepWebEncryptor.fromJwk({ ...jwk, n: n.toString('base64url') }));
+    expect(error.message).toMatch(/even modulus/);
+  });
+
+  it('checks its options: unknown names and wrong types are InvalidArgument', async () => {
+    const jwk = pair.publicKey.export({ format: 'jwk' });
+    await expect(RsaOaepWebEncryptor.fromJwk(jwk, { hsah: 'sha1' } as never)).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message: "RsaOaepWebEncryptor: unknown option 'hsah' (known: hash, label, hybrid)",
+    });
+    await expect(RsaOaepWebEncryptor.fromJwk(jwk, 'sha1' as never)).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
+    const enc = await RsaOaepWebEncryptor.fromJwk(jwk);
+    await expect(enc.encrypt(42 as never)).rejects.toMatchObject({ code: 'InvalidArgument' });
+  });
+
   it('refuses a JWK or CryptoKey made for another hash', async () => {
     const jwk = server.exportPublicKey('jwk');
     expect((await invalidKey(RsaOaepWebEncryptor.fromJwk(jwk, { hash: 'sha1' }))).message).toMatch(/alg/);

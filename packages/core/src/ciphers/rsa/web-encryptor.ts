@@ -1,4 +1,6 @@
 import type { Data } from '../../encoding/bytes.js';
+import { InvalidArgument } from '../../errors/keystore-error.js';
+import { checkOptions, isData, type OptionSpec, oneOf } from '../../util/check-options.js';
 import {
   checkHybridMode,
   DEK_LENGTH,
@@ -37,7 +39,14 @@ interface Settings {
   readonly hybrid: HybridMode;
 }
 
+const WEB_OPTIONS: OptionSpec = {
+  hash: oneOf(['sha1', 'sha256', 'sha384', 'sha512']),
+  label: isData,
+  hybrid: oneOf(['auto', 'always']),
+};
+
 function settingsOf(options: RsaOaepWebOptions | undefined): Settings {
+  checkOptions('RsaOaepWebEncryptor', options, WEB_OPTIONS);
   const hash = hashInfo(options?.hash).name;
   return {
     hash,
@@ -49,7 +58,7 @@ function settingsOf(options: RsaOaepWebOptions | undefined): Settings {
 function messageBytes(data: Data): Uint8Array<ArrayBuffer> {
   if (typeof data === 'string') return new TextEncoder().encode(data);
   if (data instanceof Uint8Array) return new Uint8Array(data);
-  throw new TypeError('data must be a string or a Uint8Array');
+  throw new InvalidArgument('data must be a string or a Uint8Array');
 }
 
 export class RsaOaepWebEncryptor {

@@ -1,6 +1,7 @@
 import { InvalidKey } from '../../errors/invalid-key.js';
 import { KeystoreError } from '../../errors/keystore-error.js';
 import {
+  hasEvenModulus,
   hashInfo,
   isAcceptableExponent,
   isSupportedModulus,
@@ -91,6 +92,9 @@ export async function importPublicJwk(jwk: JsonWebKey, hash: RsaOaepHash): Promi
       `RSA-OAEP public key is a JWK whose alg does not match hash ${hash} (expected ${expected})`,
     );
   }
+  // WebCrypto imports an even modulus and fails only at encrypt, with an OperationError.
+  if (hasEvenModulus(jwk.n))
+    throw new InvalidKey('RSA-OAEP public key has an even modulus: it is not an RSA key');
   return importOrThrow('jwk', jwk, hash, 'a JWK');
 }
 
