@@ -1,6 +1,7 @@
 import { decodeBase64UrlPadded } from '../encoding/base64url.js';
 import { tokenScratch } from '../encoding/scratch.js';
 import { InvalidToken } from '../errors/invalid-token.js';
+import { InvalidArgument } from '../errors/keystore-error.js';
 import { isValidKeyId } from '../provider/key-id.js';
 import { isValidProviderType } from '../provider/provider-type.js';
 
@@ -50,9 +51,10 @@ export function encodeHeader(header: EnvelopeHeader): Buffer {
   const provider = Buffer.from(header.provider, 'ascii');
   const keyId = Buffer.from(header.keyId, 'utf8');
   if (provider.length > 0xff || keyId.length > 0xffff || header.wrappedKey.length > 0xffff) {
-    throw new RangeError('envelope header field too long');
+    throw new InvalidArgument('envelope header field too long');
   }
-  if (header.contextDigest.length !== DIGEST_LENGTH) throw new RangeError('context digest must be 32 bytes');
+  if (header.contextDigest.length !== DIGEST_LENGTH)
+    throw new InvalidArgument('context digest must be 32 bytes');
   const out = Buffer.allocUnsafe(
     1 + provider.length + 2 + keyId.length + 4 + 1 + DIGEST_LENGTH + 2 + header.wrappedKey.length,
   );

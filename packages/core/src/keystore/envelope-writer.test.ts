@@ -1,18 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { Fernet } from '../ciphers/fernet/fernet.js';
 import {
+  envelopeLength,
+  MAX_HEADER_BYTES,
+  MAX_PAYLOAD_BYTES,
+  V8_MAX_STRING_LENGTH,
+} from '../ciphers/payload-limit.js';
+import {
   type EnvelopeHeader,
   encodeHeader,
   formatEnvelope,
   parseEnvelope,
 } from '../envelope/envelope-format.js';
 import { writeFernetEnvelope } from './envelope-writer.js';
-import {
-  envelopeLength,
-  MAX_HEADER_BYTES,
-  MAX_PAYLOAD_BYTES,
-  V8_MAX_STRING_LENGTH,
-} from './payload-limit.js';
 
 const header: EnvelopeHeader = {
   provider: 'memory',

@@ -1,6 +1,6 @@
 import type { Fernet } from '../ciphers/fernet/fernet.js';
+import { fernetTokenLength } from '../ciphers/payload-limit.js';
 import { ENVELOPE_PREFIX, type EnvelopeHeader, encodeHeader } from '../envelope/envelope-format.js';
-import { fernetTokenLength } from './payload-limit.js';
 
 /** Token bytes base64-encoded per call: a multiple of 3, so that no group straddles two calls. */
 const SLICE = 3 * 256 * 1024;

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Fernet } from '../ciphers/fernet/fernet.js';
 import { nowSeconds } from '../ciphers/fernet/time.js';
 import { IV_LENGTH } from '../ciphers/fernet/token-format.js';
+import { checkPayloadSize, MAX_PAYLOAD_BYTES } from '../ciphers/payload-limit.js';
 import { contextDigest, type EncryptionContext, normalizeContext } from '../context/encryption-context.js';
 import { type Data, notData, toBuffer } from '../encoding/bytes.js';
 import {
@@ -36,9 +37,8 @@ import {
 import { settleLimit } from '../util/settle-limit.js';
 import { writeFernetEnvelope } from './envelope-writer.js';
 import { KeyPolicy } from './key-policy.js';
-import { checkPayloadSize, MAX_PAYLOAD_BYTES } from './payload-limit.js';
 
-export { MAX_PAYLOAD_BYTES } from './payload-limit.js';
+export { MAX_PAYLOAD_BYTES } from '../ciphers/payload-limit.js';
 
 const DATA_KEY_LENGTH = 32;
 

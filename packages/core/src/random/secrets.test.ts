@@ -37,3 +37,14 @@ describe('compareDigest', () => {
     }
   });
 });
+
+describe('token helpers refuse bad arguments with InvalidArgument', () => {
+  it('a size outside 1 to 65536, or an unknown encoding', async () => {
+    const { tokenBytes, randomToken } = await import('./secrets.js');
+    for (const n of [0, -1, 1.5, 65_537])
+      expect(() => tokenBytes(n)).toThrow(expect.objectContaining({ code: 'InvalidArgument' }));
+    expect(() => randomToken(16, 'base32' as never)).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument' }),
+    );
+  });
+});

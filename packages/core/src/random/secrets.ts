@@ -8,7 +8,7 @@ export type TokenEncoding = 'hex' | 'base64url';
 
 function checkSize(nbytes: number): void {
   if (!Number.isSafeInteger(nbytes) || nbytes < 1 || nbytes > 65_536) {
-    throw new RangeError('nbytes must be an integer between 1 and 65536');
+    throw new InvalidArgument('nbytes must be an integer between 1 and 65536');
   }
 }
 
@@ -37,7 +37,7 @@ export function randomToken(
 ): string {
   if (encoding === 'hex') return tokenHex(nbytes);
   if (encoding === 'base64url') return tokenUrlsafe(nbytes);
-  throw new TypeError("encoding must be 'hex' or 'base64url'");
+  throw new InvalidArgument("encoding must be 'hex' or 'base64url'");
 }
 
 const NON_ASCII = /[\u0080-\uffff]/;

@@ -217,3 +217,14 @@ describe('Fernet time rules (as Python cryptography applies them)', () => {
     expect(f.extractTimestamp(t)).toBe(late);
   });
 });
+
+describe('Fernet payload limit', () => {
+  it('refuses more than 256 MiB before any work, with InvalidArgument naming the limit', async () => {
+    const { MAX_PAYLOAD_BYTES } = await import('../payload-limit.js');
+    const f = new Fernet(Fernet.generateKey());
+    // allocUnsafe: the pages are never touched, since nothing is read before the refusal.
+    expect(() => f.encrypt(Buffer.allocUnsafe(MAX_PAYLOAD_BYTES + 1))).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument', message: expect.stringContaining('256 MiB') }),
+    );
+  });
+});

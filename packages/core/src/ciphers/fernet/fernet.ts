@@ -15,6 +15,7 @@ import { InvalidToken } from '../../errors/invalid-token.js';
 import { nextIv } from '../../random/iv-pool.js';
 import { checkOptions, type OptionSpec } from '../../util/check-options.js';
 import type { Cipher } from '../cipher.js';
+import { checkPayloadSize } from '../payload-limit.js';
 import { atTimeCheck, checkSeconds, nowSeconds, type TimeCheck, ttlCheck } from './time.js';
 import {
   BLOCK,
@@ -84,7 +85,10 @@ export class Fernet implements Cipher<string> {
   /** Encrypts with `currentTime` (seconds since the epoch) as the token's timestamp. */
   encryptAtTime(data: Data, currentTime: number): string {
     checkSeconds(currentTime, 'currentTime');
-    return this.encryptFromParts(toBuffer(data), currentTime, nextIv(IV_LENGTH));
+    const plaintext = toBuffer(data);
+    // Beyond this the token would pass V8's longest string: refused before any work.
+    checkPayloadSize('Fernet.encrypt', plaintext.length, 'one Fernet token');
+    return this.encryptFromParts(plaintext, currentTime, nextIv(IV_LENGTH));
   }
 
   /**

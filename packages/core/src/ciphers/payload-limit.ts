@@ -1,7 +1,7 @@
 import { InvalidArgument } from '../errors/keystore-error.js';
 
 /**
- * The largest payload one envelope holds: 256 MiB. An envelope is one
+ * The largest payload one envelope, or one Fernet token, holds: 256 MiB. An envelope is one
  * string, `ks1.<header>.<base64url of the Fernet token>`, about 4/3 of the
  * payload, and V8 (Node 20) caps strings at 2^29 - 24 characters, so about
  * 402 MB is the hard ceiling; 256 MiB leaves room for the largest header
@@ -29,11 +29,11 @@ export function envelopeLength(payloadBytes: number, headerBytes: number): numbe
   return 4 + header + 1 + 4 * Math.ceil(fernetTokenLength(payloadBytes) / 3);
 }
 
-/** Refuses, before any work, data larger than one envelope holds. */
-export function checkPayloadSize(where: string, bytes: number): void {
+/** Refuses, before any work, data larger than one envelope (or Fernet token) holds. */
+export function checkPayloadSize(where: string, bytes: number, what = 'one envelope'): void {
   if (bytes > MAX_PAYLOAD_BYTES) {
     throw new InvalidArgument(
-      `${where}: data is ${bytes} bytes; one envelope holds at most ${MAX_PAYLOAD_BYTES} bytes (256 MiB)`,
+      `${where}: data is ${bytes} bytes; ${what} holds at most ${MAX_PAYLOAD_BYTES} bytes (256 MiB)`,
     );
   }
 }
