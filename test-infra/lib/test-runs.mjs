@@ -50,11 +50,13 @@ export function joinTestRun() {
   write(data);
 }
 
-/** Marks services this test run started: they stop when the last test run leaves. */
+/** Marks services a test run starts: they stop when the last test run leaves. Returns those not marked before. */
 export function stopWhenTestsEnd(names) {
   const data = read();
-  data.autostop = [...new Set([...data.autostop, ...names])];
+  const added = names.filter((name) => !data.autostop.includes(name));
+  data.autostop = [...data.autostop, ...added];
   write(data);
+  return added;
 }
 
 /**

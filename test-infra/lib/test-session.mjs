@@ -4,7 +4,7 @@
 import { down } from './down.mjs';
 import { acquireLock } from './lock.mjs';
 import { serviceByName } from './services/index.mjs';
-import { joinTestRun, leaveTestRun, stopWhenTestsEnd } from './test-runs.mjs';
+import { claimForUser, joinTestRun, leaveTestRun, stopWhenTestsEnd } from './test-runs.mjs';
 import { up } from './up.mjs';
 
 /**
@@ -17,9 +17,13 @@ export async function beginTestSession(names, { heartbeatSeconds = 10 } = {}) {
   try {
     joinTestRun();
     if (names.length === 0) return { started: [], outcomes: {}, failures: [] };
+    // Marked before they start: a test run interrupted while starting them (Ctrl-C) leaves them
+    // to the next test run's end, not running forever.
+    const marked = stopWhenTestsEnd(names);
     const { outcomes, failures } = await up(names.map(serviceByName), { heartbeatSeconds });
     const started = Object.keys(outcomes).filter((name) => outcomes[name] === 'started');
-    stopWhenTestsEnd(started);
+    // One that was up already (by hand; it may have needed a restart) stays as it was.
+    claimForUser(marked.filter((name) => outcomes[name] === 'already-up' || outcomes[name] === 'restarted'));
     return {
       started,
       outcomes,

@@ -75,7 +75,7 @@ export default async function setup(): Promise<(() => Promise<void>) | undefined
   const session = await beginTestSession(missing);
   const teardown = async () => {
     const { stopped, left } = await endTestSession();
-    if (stopped.length) say(`stopped the test servers this run started: ${stopped.join(', ')}`);
+    if (stopped.length) say(`stopped the test servers pnpm test started: ${stopped.join(', ')}`);
     if (left.length) banner([`could not stop: ${left.join('; ')}`, 'run: pnpm infra:down']);
   };
 
