@@ -1,9 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
-// The smoke tests of test-infra itself: `pnpm infra:up`, then `pnpm --filter @keystore/test-infra test`.
+// test-infra's own tests: `pnpm --filter @keystore/test-infra test`. The global setup starts the
+// servers the smoke tests need (and stops them after) unless they are up already.
 export default defineConfig({
   test: {
     include: ['smoke/**/*.test.ts'],
+    globalSetup: ['vitest/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

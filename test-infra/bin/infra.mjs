@@ -10,21 +10,15 @@
 // Plain Node 20, no dependencies. See test-infra/README.md.
 import { existsSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { removeEnvFile, writeEnvFile } from '../lib/envfile.mjs';
+import { down } from '../lib/down.mjs';
 import { acquireLock } from '../lib/lock.mjs';
-import { elapsedSeconds, step, warn } from '../lib/log.mjs';
-import { ENV_FILE, RUN_DIR } from '../lib/paths.mjs';
-import { groupMembers, isRunning, processesWithCwdUnder, procInfo, stopGroup } from '../lib/proc.mjs';
-import gnupg from '../lib/services/gnupg.mjs';
-import kms from '../lib/services/kms.mjs';
-import openbao from '../lib/services/openbao.mjs';
-import redis from '../lib/services/redis.mjs';
-import { readState, removeServiceDir } from '../lib/state.mjs';
-import { timeoutMs, waitFor } from '../lib/wait.mjs';
-
-const SERVICES = [redis, openbao, kms, gnupg];
-const BY_NAME = Object.fromEntries(SERVICES.map((s) => [s.name, s]));
-const ALIASES = { openbao: 'vault', bao: 'vault', localstack: 'kms', moto: 'kms', gnupg: 'gpg' };
+import { elapsedSeconds, step } from '../lib/log.mjs';
+import { ENV_FILE } from '../lib/paths.mjs';
+import { isUp, SERVICES, serviceByName } from '../lib/services/index.mjs';
+import { readState } from '../lib/state.mjs';
+import { claimForUser } from '../lib/test-runs.mjs';
+import { up } from '../lib/up.mjs';
+import { waitFor } from '../lib/wait.mjs';
 
 function usage(code) {
   const text = `usage: infra.mjs <up|down|status|env> [${SERVICES.map((s) => s.name).join('|')} ...] [--json]
@@ -40,7 +34,7 @@ function usage(code) {
 function select(names) {
   if (names.length === 0) return SERVICES;
   return names.map((raw) => {
-    const service = BY_NAME[ALIASES[raw] ?? raw];
+    const service = serviceByName(raw);
     if (!service) {
       process.stderr.write(`unknown service "${raw}"; known: ${SERVICES.map((s) => s.name).join(', ')}\n`);
       process.exit(2);
@@ -49,82 +43,19 @@ function select(names) {
   });
 }
 
-function isUp(service, state) {
-  if (!state) return false;
-  return service.isUp ? service.isUp(state) : isRunning(state);
-}
-
-/** Stops what `up` started for one service; returns pids still alive afterwards. */
-async function stopService(service, state) {
-  if (service.stop) return service.stop(state);
-  if (!state?.pgid) return [];
-  if (isRunning(state)) return stopGroup(state.pgid, { graceMs: 10_000 });
-  // The leader is gone. A process group id is not reused while the group has members, so any
-  // member left in it is a child of ours; if the leader's pid now belongs to someone else, hands off.
-  if (!procInfo(state.pgid) && groupMembers(state.pgid).length > 0)
-    return stopGroup(state.pgid, { graceMs: 5_000 });
-  return [];
-}
-
-function rewriteEnvFile() {
-  const sections = [];
-  const up = [];
-  for (const service of SERVICES) {
-    const state = readState(service.name);
-    if (!isUp(service, state)) continue;
-    up.push(service.name);
-    sections.push({ title: service.title, vars: service.env(state) });
-  }
-  if (up.length === 0) {
-    removeEnvFile(ENV_FILE);
-    return up;
-  }
-  sections.unshift({
-    title: 'test-infra',
-    vars: { INFRA_SERVICES: up.join(','), INFRA_RUN_DIR: RUN_DIR, INFRA_ENV_FILE: ENV_FILE },
-  });
-  writeEnvFile(ENV_FILE, sections, `test-infra services, written ${new Date().toISOString()}`);
-  return up;
-}
-
-async function upOne(service) {
-  const state = readState(service.name);
-  if (isUp(service, state)) {
-    step(
-      service.name,
-      `already up${state.pid ? ` (pid ${state.pid}, port ${state.port})` : ''}; checking health`,
-    );
-    const result = await waitFor(() => service.check(state), { ms: timeoutMs(15), interval: 500 });
-    if (result.ok) {
-      step(service.name, 'healthy');
-      return state;
-    }
-    warn(service.name, `running but not healthy (${result.reason}); restarting it`);
-  } else if (state) {
-    step(service.name, 'found state of a run that is no longer there; cleaning it up');
-  }
-  if (state) {
-    await stopService(service, state);
-    removeServiceDir(service.name);
-  }
-  await service.install();
-  return service.start();
-}
-
-async function up(services) {
+async function upCommand(services) {
   const release = await acquireLock();
-  step('infra', `up: ${services.map((s) => s.name).join(', ')} (run dir ${RUN_DIR})`);
-  const results = await Promise.allSettled(services.map((service) => upOne(service)));
-  const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [[services[i], r.reason]] : []));
-  const upNow = rewriteEnvFile();
+  // Started by hand, they stay up after tests end, even if a test run started them.
+  claimForUser(services.map((s) => s.name));
+  const { failures, upNow } = await up(services);
   release();
   if (failures.length) {
-    for (const [service, error] of failures) {
+    for (const { service, error } of failures) {
       process.stderr.write(`\n[infra] FAILED ${service.name}: ${error?.message ?? error}\n`);
       if (!error?.service && error?.stack) process.stderr.write(`${error.stack}\n`);
     }
     process.stderr.write(
-      `\n[infra] up failed for ${failures.map(([s]) => s.name).join(', ')} after ${elapsedSeconds().toFixed(1)}s;` +
+      `\n[infra] up failed for ${failures.map(({ service }) => service.name).join(', ')} after ${elapsedSeconds().toFixed(1)}s;` +
         ` up: ${upNow.join(', ') || 'nothing'}. Stop what runs with: node test-infra/bin/infra.mjs down\n`,
     );
     process.exit(1);
@@ -132,55 +63,10 @@ async function up(services) {
   step('infra', `all up in ${elapsedSeconds().toFixed(1)}s; env file: ${ENV_FILE}`);
 }
 
-/** Processes running in .run/ that no state file accounts for (a lost or deleted run state). */
-async function stopStrays(left) {
-  const strays = processesWithCwdUnder(RUN_DIR);
-  if (strays.length === 0) return;
-  step(
-    'infra',
-    `stopping ${strays.length} process(es) running in ${RUN_DIR} with no state file: ${strays.join(', ')}`,
-  );
-  for (const pid of strays) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // gone already
-    }
-  }
-  await waitFor(() => processesWithCwdUnder(RUN_DIR).length === 0, { ms: 10_000, interval: 200 });
-  for (const pid of processesWithCwdUnder(RUN_DIR)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone already
-    }
-  }
-  await waitFor(() => processesWithCwdUnder(RUN_DIR).length === 0, { ms: 5_000, interval: 200 });
-  const still = processesWithCwdUnder(RUN_DIR);
-  if (still.length) left.push(`strays: pid(s) ${still.join(', ')}`);
-}
-
-async function down(services, all) {
+async function downCommand(services, all) {
   const release = await acquireLock();
-  const left = [];
-  await Promise.all(
-    services.map(async (service) => {
-      const state = readState(service.name);
-      const wasUp = isUp(service, state);
-      const alive = await stopService(service, state);
-      if (alive.length) {
-        left.push(`${service.name}: pid(s) ${alive.join(', ')}`);
-        return;
-      }
-      removeServiceDir(service.name);
-      step(
-        service.name,
-        wasUp ? `stopped${state.pid ? ` (pid ${state.pid})` : ''}, data removed` : 'was not running',
-      );
-    }),
-  );
-  if (all) await stopStrays(left);
-  rewriteEnvFile();
+  claimForUser(services.map((s) => s.name));
+  const { left } = await down(services, { strays: all });
   release();
   if (left.length) {
     process.stderr.write(`[infra] could not stop: ${left.join('; ')}\n`);
@@ -250,10 +136,10 @@ process.on('uncaughtException', (error) => {
 
 switch (command) {
   case 'up':
-    await up(select(names));
+    await upCommand(select(names));
     break;
   case 'down':
-    await down(select(names), names.length === 0);
+    await downCommand(select(names), names.length === 0);
     break;
   case 'status':
     await status(select(names), json);

@@ -137,20 +137,26 @@ export function runLogged(command, args, { env, cwd, logFile }) {
   });
 }
 
-/** Runs a command and captures its output (for short commands: versions, probes). */
+/**
+ * Runs a command and captures its output (for short commands: versions, probes). The timeout
+ * is our own timer, cleared whatever happens: spawn's `timeout` option leaves its timer running
+ * when the command cannot start (ENOENT), which kept a long-lived caller (vitest) from exiting.
+ */
 export function capture(command, args, { env, input, timeoutMs = 30_000 } = {}) {
   return new Promise((resolve) => {
     let child;
     try {
-      child = spawn(command, args, {
-        env,
-        stdio: [input == null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-        timeout: timeoutMs,
-      });
+      child = spawn(command, args, { env, stdio: [input == null ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     } catch (error) {
       resolve({ code: 127, stdout: '', stderr: error.message });
       return;
     }
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    timer.unref();
+    const finish = (result) => {
+      clearTimeout(timer);
+      resolve(result);
+    };
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -159,8 +165,8 @@ export function capture(command, args, { env, input, timeoutMs = 30_000 } = {}) 
     child.stderr.on('data', (d) => {
       stderr += d;
     });
-    child.once('error', (error) => resolve({ code: 127, stdout, stderr: stderr + error.message }));
-    child.once('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.once('error', (error) => finish({ code: 127, stdout, stderr: stderr + error.message }));
+    child.once('close', (code) => finish({ code: code ?? 1, stdout, stderr }));
     if (child.stdin) {
       child.stdin.on('error', () => {}); // the command may exit before reading its input
       child.stdin.end(input);

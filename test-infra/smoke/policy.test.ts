@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { requireService } from '../vitest/services.js';
 
 /** The policy for a missing service: fail in CI, skip (saying why) elsewhere. */
@@ -10,8 +10,15 @@ const saved = {
   CI: process.env.CI,
   INFRA_STRICT: process.env.INFRA_STRICT,
   INFRA_ENV_FILE: process.env.INFRA_ENV_FILE,
+  KEYSTORE_TEST_PROJECT: process.env.KEYSTORE_TEST_PROJECT,
 };
 const dir = mkdtempSync(join(tmpdir(), 'infra-policy-'));
+
+// This file tests the policy itself, with fake servers: it runs in the unit project, where
+// requireService() otherwise refuses.
+beforeEach(() => {
+  delete process.env.KEYSTORE_TEST_PROJECT;
+});
 
 afterEach(() => {
   for (const [key, value] of Object.entries(saved)) {
@@ -49,6 +56,14 @@ describe('test-infra service policy', () => {
     const handle = await requireService('redis');
     expect(handle.skip).toBe(true);
     expect(handle.reason).toMatch(/nothing answers/);
+  });
+
+  it('refuses in the unit project: a test that needs a server is named *.server.test.ts', async () => {
+    await pointRedisAt(await closedPort());
+    delete process.env.CI;
+    delete process.env.INFRA_STRICT;
+    process.env.KEYSTORE_TEST_PROJECT = 'unit';
+    await expect(requireService('redis')).rejects.toThrow(/\.server\.test\.ts/);
   });
 
   it('is available when something answers', async () => {

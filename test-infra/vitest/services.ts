@@ -171,9 +171,18 @@ const warned = new Set<ServiceName>();
 /**
  * Looks the service up and applies the policy: available → { skip: false }; missing in CI
  * (CI=true or INFRA_STRICT=1) → throws, so the test file fails; missing elsewhere → one
- * console.warn line and { skip: true }.
+ * console.warn line and { skip: true }. Only for files named *.server.test.ts: in the unit
+ * project (KEYSTORE_TEST_PROJECT=unit) it throws.
  */
 export async function requireService(name: ServiceName): Promise<ServiceHandle> {
+  if (process.env.KEYSTORE_TEST_PROJECT === 'unit') {
+    // The unit project runs on every Node version in CI, without servers: a test that needs one
+    // would fail there, or skip unnoticed locally. Its file name says it needs one instead.
+    throw new Error(
+      `[test-infra] requireService('${name}') in a unit test file: a test that needs a server goes in a` +
+        ' file named *.server.test.ts (the servers project of vitest.config.ts, which starts the servers)',
+    );
+  }
   const env = loadInfraEnv();
   const reason = await probeService(name, env);
   if (!reason) return { name, available: true, skip: false, env };
