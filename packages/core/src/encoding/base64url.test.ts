@@ -42,3 +42,23 @@ describe('decodeBase64Url (keys: padding optional)', () => {
     expect(decodeBase64Url('Q\u0155FB', createScratch(16))).toBeUndefined();
   });
 });
+
+describe('long text is decoded in pieces', () => {
+  // Over the piece size (2^20 characters), with the text a slice of a larger string, as a payload is.
+  const bytes = Buffer.alloc(3 * 2 ** 19 + 5).map((_, i) => (i * 7919) & 0xff);
+  const text = `x.${encodeBase64UrlPadded(bytes)}`.slice(2);
+
+  it('gives the same bytes as a whole decode, into a scratch buffer or not', () => {
+    expect(text.length).toBeGreaterThan(2 ** 20);
+    expect(decodeBase64UrlPadded(text)?.equals(bytes)).toBe(true);
+    const scratch = Buffer.alloc(bytes.length + 10);
+    expect(decodeBase64UrlPadded(text, () => scratch)?.equals(bytes)).toBe(true);
+  });
+
+  it('still refuses a character outside the alphabet in any piece', () => {
+    for (const at of [10, 2 ** 20 + 3, text.length - 6]) {
+      const bad = `${text.slice(0, at)}!${text.slice(at + 1)}`;
+      expect(decodeBase64UrlPadded(bad), `at ${at}`).toBeUndefined();
+    }
+  });
+});

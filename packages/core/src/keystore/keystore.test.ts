@@ -287,5 +287,13 @@ describe('Keystore re-encryption checks the payload where the data key is at han
     expect(calls).toEqual({ unwrap: 0, rewrap: 3 });
     expect(ks.inspect(moved).version).toBe(2);
     expect(many.every((r) => r.ok)).toBe(true);
+    // The payload is carried over unread: a non-canonical spelling of it is refused before the backend sees it.
+    const variant = envelope.replace(/=+$/, ''); // a 3-byte payload's token ends in '=='
+    expect(variant).not.toBe(envelope);
+    await expect(ks.reencrypt(variant)).rejects.toMatchObject({ code: 'InvalidToken' });
+    const mixed = await ks.reencryptMany([variant, envelope]);
+    expect(mixed.map((r) => r.ok)).toEqual([false, true]);
+    expect(mixed[0]).toMatchObject({ ok: false, error: { code: 'InvalidToken' } });
+    expect(calls).toEqual({ unwrap: 0, rewrap: 4 });
   });
 });

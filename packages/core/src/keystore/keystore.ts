@@ -9,8 +9,10 @@ import {
   type EnvelopeAlgorithm,
   type EnvelopeHeader,
   formatEnvelope,
+  isCanonicalPayload,
   type ParsedEnvelope,
   parseEnvelope,
+  parseEnvelopeHeader,
 } from '../envelope/envelope-format.js';
 import { InvalidToken } from '../errors/invalid-token.js';
 import { InvalidArgument, KeyNotFound, ProviderError } from '../errors/keystore-error.js';
@@ -249,9 +251,15 @@ export class Keystore {
     const opened = this.#open(envelope, options);
     const input = this.#unwrapInput(opened);
     const wrapped = this.#provider.capabilities.rewrapKey
-      ? await this.#provider.rewrapKey(input)
+      ? await this.#rewrapOnBackend(input, opened.payload)
       : await this.#rewrapChecked(input, opened.payload);
     return this.#rewrapped(opened, wrapped);
+  }
+
+  /** A server-side re-wrap: the payload is not decrypted, so its encoding is checked here before it is carried over. */
+  #rewrapOnBackend(input: UnwrapKeyInput, payload: string): Promise<WrappedKey> {
+    if (!isCanonicalPayload(payload)) throw new InvalidToken();
+    return this.#provider.rewrapKey(input);
   }
 
   /** Unwraps, checks the payload's MAC under the data key, wraps the same data key under the newest version. */
@@ -323,7 +331,12 @@ export class Keystore {
     return this.#bulk('reencryptMany', items, options, async (opened) => {
       const inputs = opened.map((o) => this.#unwrapInput(o));
       if (this.#provider.capabilities.rewrapKey) {
-        const wrapped = await this.#provider.rewrapKeys(inputs);
+        // Server-side re-wraps carry the payloads over unread: only canonical ones go.
+        const canonical = opened.map((o) => isCanonicalPayload(o.payload));
+        const sent = inputs.filter((_, i) => canonical[i]);
+        const answers = sent.length === 0 ? [] : await this.#provider.rewrapKeys(sent);
+        let next = 0;
+        const wrapped = canonical.map((ok) => (ok ? answers[next++] : new InvalidToken()));
         return opened.map((o, i) => {
           const w = wrapped[i];
           if (w instanceof Error || w === undefined) return w ?? new InvalidToken();
@@ -438,8 +451,9 @@ export class Keystore {
     return this.#provider.close();
   }
 
+  /** The envelope's header checked against this keystore; its payload is checked where it is used. */
   #open(envelope: string, options: DecryptOptions): ParsedEnvelope & { context: EncryptionContext } {
-    const parsed = parseEnvelope(envelope);
+    const parsed = parseEnvelopeHeader(envelope);
     const { header } = parsed;
     if (header.provider !== this.#provider.type) {
       throw new KeyNotFound(
