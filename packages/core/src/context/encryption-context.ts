@@ -25,13 +25,25 @@ function isPlainObject(value: object): boolean {
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /**
+ * Contexts this module made (frozen, keys in canonical order): normalizing
+ * one again returns it as it is, and its canonical bytes are computed once.
+ * `strict` ones hold no reserved key; `any` ones may.
+ */
+const normalizedStrict = new WeakSet<object>();
+const normalizedAny = new WeakSet<object>();
+const canonicalCache = new WeakMap<object, Buffer>();
+
+/**
  * Validates a caller's context and returns a frozen copy with sorted keys.
  * Only plain objects of well-formed strings: a Map, a class instance or a
  * lone surrogate would make different contexts look alike. No Unicode
  * normalisation is applied: contexts match byte for byte.
  */
 export function normalizeContext(context: unknown, { allowReserved = false } = {}): EncryptionContext {
-  if (context === undefined || context === null) return Object.freeze({});
+  if (context === undefined || context === null) return EMPTY;
+  if (typeof context === 'object' && (allowReserved ? normalizedAny : normalizedStrict).has(context)) {
+    return context as EncryptionContext;
+  }
   if (typeof context !== 'object' || Array.isArray(context) || !isPlainObject(context)) {
     throw new InvalidArgument('context must be a plain object of string keys and string values');
   }
@@ -39,6 +51,7 @@ export function normalizeContext(context: unknown, { allowReserved = false } = {
   const limit = allowReserved ? MAX_ENTRIES + RESERVED_ALLOWANCE : MAX_ENTRIES;
   if (entries.length > limit) throw new InvalidArgument(`context has more than ${MAX_ENTRIES} entries`);
   const out: Record<string, string> = {};
+  let reserved = false;
   for (const [key, value] of entries.sort(([a], [b]) => compareUtf8(a, b))) {
     if (key.length === 0 || key.length > MAX_LENGTH || LONE_SURROGATE.test(key)) {
       throw new InvalidArgument(`context keys must be 1 to ${MAX_LENGTH} characters of well-formed Unicode`);
@@ -48,17 +61,70 @@ export function normalizeContext(context: unknown, { allowReserved = false } = {
         `context value of '${key}' must be a string of at most ${MAX_LENGTH} characters of well-formed Unicode`,
       );
     }
-    if (!allowReserved && key.startsWith(RESERVED_PREFIX)) {
-      throw new InvalidArgument(`context keys starting with '${RESERVED_PREFIX}' are reserved`);
+    if (key.startsWith(RESERVED_PREFIX)) {
+      if (!allowReserved) {
+        throw new InvalidArgument(`context keys starting with '${RESERVED_PREFIX}' are reserved`);
+      }
+      reserved = true;
     }
     // defineProperty, not assignment: a key named __proto__ must be an entry, not a prototype change.
     Object.defineProperty(out, key, { value, enumerable: true, writable: false, configurable: false });
   }
-  return Object.freeze(out);
+  return register(Object.freeze(out), reserved);
 }
 
+function register(context: EncryptionContext, reserved: boolean): EncryptionContext {
+  normalizedAny.add(context);
+  if (!reserved) normalizedStrict.add(context);
+  return context;
+}
+
+const EMPTY: EncryptionContext = register(Object.freeze({}), false);
+
+/**
+ * A normalized context with one reserved entry added (`keystore:alg`, which
+ * the library binds besides the caller's context), in canonical order,
+ * without validating the caller's entries again.
+ */
+export function withReservedEntry(context: EncryptionContext, key: string, value: string): EncryptionContext {
+  if (!key.startsWith(RESERVED_PREFIX)) throw new InvalidArgument(`'${key}' is not a reserved context key`);
+  const base = normalizeContext(context, { allowReserved: true });
+  const out: Record<string, string> = {};
+  let placed = false;
+  const put = (k: string, v: string) =>
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: false, configurable: false });
+  for (const k of Object.keys(base)) {
+    const order = compareUtf8(key, k);
+    if (order === 0) throw new InvalidArgument(`context key '${key}' is given twice`);
+    if (!placed && order < 0) {
+      put(key, value);
+      placed = true;
+    }
+    put(k, base[k] as string);
+  }
+  if (!placed) put(key, value);
+  return register(Object.freeze(out), true);
+}
+
+/**
+ * Compares two strings by their UTF-8 bytes without encoding them: UTF-8
+ * order is code point order, which UTF-16 code units follow except that
+ * surrogates (U+D800-DFFF, halves of code points above U+FFFF) must sort
+ * after U+E000-FFFF.
+ */
 function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      x += x < 0xe000 ? 0x2000 : -0x800;
+      y += y < 0xe000 ? 0x2000 : -0x800;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
 }
 
 /**
@@ -68,20 +134,33 @@ function compareUtf8(a: string, b: string): number {
  * any language (see docs/envelope-format.md).
  */
 export function canonicalContext(context: EncryptionContext): Buffer {
-  const parts: Buffer[] = [];
-  const keys = Object.keys(context).sort((a, b) => compareUtf8(a, b));
+  return Buffer.from(canonicalBytes(context));
+}
+
+/** `canonicalContext`, computed once per normalized context; the caller must not change the buffer. @internal */
+export function canonicalBytes(context: EncryptionContext): Buffer {
+  const cached = canonicalCache.get(context);
+  if (cached !== undefined) return cached;
+  const keys = Object.keys(context);
+  // A context of ours already has its keys in canonical order.
+  if (!normalizedAny.has(context)) keys.sort(compareUtf8);
+  let length = 0;
+  for (const key of keys)
+    length += 8 + Buffer.byteLength(key, 'utf8') + Buffer.byteLength(context[key] as string, 'utf8');
+  const out = Buffer.allocUnsafe(length);
+  let o = 0;
   for (const key of keys) {
     for (const s of [key, context[key] as string]) {
-      const bytes = Buffer.from(s, 'utf8');
-      const length = Buffer.allocUnsafe(4);
-      length.writeUInt32BE(bytes.length, 0);
-      parts.push(length, bytes);
+      const n = out.write(s, o + 4, 'utf8');
+      out.writeUInt32BE(n, o);
+      o += 4 + n;
     }
   }
-  return Buffer.concat(parts);
+  if (normalizedAny.has(context)) canonicalCache.set(context, out);
+  return out;
 }
 
 /** SHA-256 of the canonical bytes: what an envelope records of its context. */
 export function contextDigest(context: EncryptionContext): Buffer {
-  return createHash('sha256').update(canonicalContext(context)).digest();
+  return createHash('sha256').update(canonicalBytes(context)).digest();
 }

@@ -3,7 +3,12 @@ import { Fernet } from '../ciphers/fernet/fernet.js';
 import { nowSeconds } from '../ciphers/fernet/time.js';
 import { IV_LENGTH } from '../ciphers/fernet/token-format.js';
 import { checkPayloadSize, MAX_PAYLOAD_BYTES } from '../ciphers/payload-limit.js';
-import { contextDigest, type EncryptionContext, normalizeContext } from '../context/encryption-context.js';
+import {
+  contextDigest,
+  type EncryptionContext,
+  normalizeContext,
+  withReservedEntry,
+} from '../context/encryption-context.js';
 import { type Data, notData, toBuffer } from '../encoding/bytes.js';
 import {
   type EnvelopeAlgorithm,
@@ -139,13 +144,27 @@ export interface EnvelopeInfo {
  * not unwrap.
  */
 function wrapContext(context: EncryptionContext, algorithm: EnvelopeAlgorithm): EncryptionContext {
-  return { ...context, 'keystore:alg': algorithm };
+  return withReservedEntry(context, 'keystore:alg', algorithm);
 }
 
-/** The payload cipher for an unwrapped data key; a key of the wrong size cannot be ours: InvalidToken. */
-function payloadCipher(dataKey: Uint8Array): Fernet {
+/**
+ * Runs `use` with the payload cipher of an unwrapped data key, whose copy of
+ * the key is zeroed afterwards (the data key itself is the caller's to zero).
+ * A key of the wrong size cannot be ours: InvalidToken.
+ */
+function withPayloadCipher<T>(dataKey: Uint8Array, use: (fernet: Fernet) => T): T {
   if (dataKey.length !== DATA_KEY_LENGTH) throw new InvalidToken();
-  return new Fernet(dataKey);
+  const fernet = Fernet.forDataKey(dataKey);
+  try {
+    return use(fernet);
+  } finally {
+    fernet.destroy();
+  }
+}
+
+/** Checks the payload's MAC under the data key: InvalidToken unless it is the one this key made. */
+function checkPayload(dataKey: Uint8Array, payload: string): void {
+  withPayloadCipher(dataKey, (fernet) => fernet.extractTimestamp(payload));
 }
 
 /**
@@ -198,20 +217,24 @@ export class Keystore {
     });
     let fernet: Fernet;
     try {
-      fernet = new Fernet(dataKey.plaintext);
+      fernet = Fernet.forDataKey(dataKey.plaintext);
     } finally {
       dataKey.plaintext.fill(0);
     }
-    const header: EnvelopeHeader = {
-      provider: this.#provider.type,
-      keyId,
-      version: dataKey.wrapped.version,
-      algorithm,
-      contextDigest: contextDigest(context),
-      wrappedKey: dataKey.wrapped.ciphertext,
-    };
-    // Written in one buffer, not `formatEnvelope(header, fernet.encrypt(...))`: see envelope-writer.ts.
-    return writeFernetEnvelope(header, fernet, plaintext, nowSeconds(), nextIv(IV_LENGTH));
+    try {
+      const header: EnvelopeHeader = {
+        provider: this.#provider.type,
+        keyId,
+        version: dataKey.wrapped.version,
+        algorithm,
+        contextDigest: contextDigest(context),
+        wrappedKey: dataKey.wrapped.ciphertext,
+      };
+      // Written in one buffer, not `formatEnvelope(header, fernet.encrypt(...))`: see envelope-writer.ts.
+      return writeFernetEnvelope(header, fernet, plaintext, nowSeconds(), nextIv(IV_LENGTH));
+    } finally {
+      fernet.destroy();
+    }
   }
 
   /**
@@ -231,7 +254,7 @@ export class Keystore {
       context: wrapContext(context, header.algorithm),
     });
     try {
-      return payloadCipher(dataKey).decrypt(payload);
+      return withPayloadCipher(dataKey, (fernet) => fernet.decrypt(payload));
     } finally {
       dataKey.fill(0);
     }
@@ -266,7 +289,7 @@ export class Keystore {
   async #rewrapChecked(input: UnwrapKeyInput, payload: string): Promise<WrappedKey> {
     const dataKey = await this.#provider.unwrapKey(input);
     try {
-      payloadCipher(dataKey).extractTimestamp(payload);
+      checkPayload(dataKey, payload);
       return await this.#rewrapLocally(input, dataKey);
     } finally {
       dataKey.fill(0);
@@ -306,7 +329,7 @@ export class Keystore {
         const key = keys[i];
         if (key instanceof Error || key === undefined) return key ?? new InvalidToken();
         try {
-          return payloadCipher(key).decrypt(o.payload);
+          return withPayloadCipher(key, (fernet) => fernet.decrypt(o.payload));
         } catch (error) {
           return error as Error;
         } finally {
@@ -348,7 +371,7 @@ export class Keystore {
         const key = keys[i];
         if (key instanceof Error || key === undefined) throw key ?? new InvalidToken();
         try {
-          payloadCipher(key).extractTimestamp(o.payload);
+          checkPayload(key, o.payload);
           return this.#rewrapped(o, await this.#rewrapLocally(inputs[i] as UnwrapKeyInput, key));
         } finally {
           key.fill(0);

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
-import { canonicalContext, type EncryptionContext } from '../context/encryption-context.js';
+import { canonicalBytes, type EncryptionContext } from '../context/encryption-context.js';
 import { InvalidToken } from '../errors/invalid-token.js';
 import { nextIv } from '../random/iv-pool.js';
 
@@ -38,15 +38,18 @@ export interface WrapBinding {
 }
 
 export function wrapAad(binding: WrapBinding): Buffer {
-  const type = Buffer.from(binding.providerType, 'utf8');
-  const keyId = Buffer.from(binding.keyId, 'utf8');
-  const head = Buffer.allocUnsafe(1 + type.length + 2 + keyId.length + 4);
-  let o = head.writeUInt8(type.length, 0);
-  o += type.copy(head, o);
-  o = head.writeUInt16BE(keyId.length, o);
-  o += keyId.copy(head, o);
-  head.writeUInt32BE(binding.version, o);
-  return Buffer.concat([AAD_LABEL, head, canonicalContext(binding.context)]);
+  const context = canonicalBytes(binding.context);
+  const typeLength = Buffer.byteLength(binding.providerType, 'utf8');
+  const keyIdLength = Buffer.byteLength(binding.keyId, 'utf8');
+  const out = Buffer.allocUnsafe(AAD_LABEL.length + 1 + typeLength + 2 + keyIdLength + 4 + context.length);
+  let o = AAD_LABEL.copy(out, 0);
+  o = out.writeUInt8(typeLength, o);
+  o += out.write(binding.providerType, o, 'utf8');
+  o = out.writeUInt16BE(keyIdLength, o);
+  o += out.write(binding.keyId, o, 'utf8');
+  o = out.writeUInt32BE(binding.version, o);
+  context.copy(out, o);
+  return out;
 }
 
 export function localWrap(wrappingKey: KeyObject, plaintext: Uint8Array, binding: WrapBinding): Uint8Array {

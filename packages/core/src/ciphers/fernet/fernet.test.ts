@@ -228,3 +228,19 @@ describe('Fernet payload limit', () => {
     );
   });
 });
+
+describe('Fernet.forDataKey (one message, the Keystore payload cipher)', () => {
+  it('reads and writes the tokens of a normal Fernet of the same key, and destroy zeroes its copy', () => {
+    const key = new Uint8Array(32).map((_, i) => i + 1);
+    const normal = new Fernet(key);
+    const once = Fernet.forDataKey(key);
+    expect(Buffer.from(once.decrypt(normal.encrypt('x'))).toString()).toBe('x');
+    expect(Buffer.from(normal.decrypt(once.encrypt('y'))).toString()).toBe('y');
+    expect(key[0]).toBe(1); // the caller's key is copied, not taken
+    once.destroy();
+    // Zeroed key: its tokens no longer verify under the real key.
+    expect(() => normal.decrypt(once.encrypt('z'))).toThrow(
+      expect.objectContaining({ code: 'InvalidToken' }),
+    );
+  });
+});

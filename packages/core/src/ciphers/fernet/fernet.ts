@@ -61,15 +61,47 @@ function parseKey(key: string | Uint8Array): Buffer {
  */
 export class Fernet implements Cipher<string> {
   readonly algorithm = 'fernet';
-  readonly #signingKey: KeyObject;
-  readonly #encryptionKey: KeyObject;
+  readonly #signingKey: KeyObject | Buffer;
+  readonly #encryptionKey: KeyObject | Buffer;
+  /** The key bytes of a one-message Fernet (`forDataKey`), zeroed by `destroy`. */
+  readonly #raw: Buffer | undefined;
+  /** Set only while `forDataKey` constructs. */
+  static #oneMessage = false;
 
   /** @param key 32 bytes, raw or base64url-encoded (as `Fernet.generateKey()` returns). */
   constructor(key: string | Uint8Array) {
     const bytes = parseKey(key);
+    if (Fernet.#oneMessage) {
+      this.#raw = bytes;
+      this.#signingKey = bytes.subarray(0, 16);
+      this.#encryptionKey = bytes.subarray(16, 32);
+      return;
+    }
+    this.#raw = undefined;
     this.#signingKey = createSecretKey(bytes.subarray(0, 16));
     this.#encryptionKey = createSecretKey(bytes.subarray(16, 32));
     bytes.fill(0);
+  }
+
+  /**
+   * @internal A Fernet for one message's data key (the Keystore's payload
+   * cipher): it keeps a copy of the key bytes instead of parsing them into
+   * two KeyObjects, which for a key used once costs more than a small
+   * message's own encryption; `destroy()` zeroes the copy. Long-lived keys
+   * use the constructor, which parses them once.
+   */
+  static forDataKey(key: Uint8Array): Fernet {
+    Fernet.#oneMessage = true;
+    try {
+      return new Fernet(key);
+    } finally {
+      Fernet.#oneMessage = false;
+    }
+  }
+
+  /** @internal Zeroes the key copy of a `forDataKey` Fernet; it cannot be used afterwards. */
+  destroy(): void {
+    this.#raw?.fill(0);
   }
 
   /** A fresh key: 32 random bytes, base64url with padding (44 characters). */
