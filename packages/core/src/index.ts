@@ -1,3 +1,8 @@
+/**
+ * `@keystore/core`: what applications use, and (from `./provider.js`, also
+ * its own entry `@keystore/core/provider`) everything an adapter needs.
+ */
+
 export type { Cipher } from './ciphers/cipher.js';
 export { Fernet, type FernetDecryptOptions } from './ciphers/fernet/fernet.js';
 export { MultiFernet } from './ciphers/fernet/multi-fernet.js';
@@ -22,13 +27,8 @@ export {
   type LoadedConfig,
   loadConfig,
 } from './config/load-config.js';
-export { type ResolveContext, resolveSecret, type SecretRef, secretRefSchema } from './config/secret-ref.js';
-export {
-  canonicalContext,
-  contextDigest,
-  type EncryptionContext,
-  normalizeContext,
-} from './context/encryption-context.js';
+export { resolveSecret } from './config/secret-ref.js';
+export { canonicalContext, contextDigest } from './context/encryption-context.js';
 export type { Data } from './encoding/bytes.js';
 export {
   ALGORITHMS,
@@ -39,28 +39,6 @@ export {
   type ParsedEnvelope,
   parseEnvelope,
 } from './envelope/envelope-format.js';
-export { InvalidKey } from './errors/invalid-key.js';
-export { InvalidToken } from './errors/invalid-token.js';
-export {
-  AccessDenied,
-  Closed,
-  ConfigError,
-  Conflict,
-  Corrupted,
-  ERROR_CODE_MEANINGS,
-  ERROR_CODES,
-  InvalidArgument,
-  isErrorCode,
-  isKeystoreError,
-  KeyExists,
-  KeyNotFound,
-  KeystoreError,
-  type KeystoreErrorCode,
-  type KeystoreErrorOptions,
-  ProviderError,
-  ProviderUnavailable,
-  UnsupportedOperation,
-} from './errors/keystore-error.js';
 export { type CreateKeystoreOptions, createKeystore } from './keystore/create-keystore.js';
 export { KeyPolicy } from './keystore/key-policy.js';
 export {
@@ -74,42 +52,7 @@ export {
   type KeystoreOptions,
   MAX_PAYLOAD_BYTES,
 } from './keystore/keystore.js';
-export { beginCommit, callTimeLeftMs } from './provider/call-deadline.js';
-export type { GuardedProvider } from './provider/guard-provider.js';
-export { type GuardOptions, guardProvider } from './provider/guard-provider.js';
-export { checkKeyId, isValidKeyId } from './provider/key-id.js';
-export {
-  ALL_CAPABILITIES,
-  CAPABILITY_METHODS,
-  type Capability,
-  type CapabilityMethod,
-  type CreateKeyOptions,
-  capabilityMethods,
-  type DataKey,
-  type DeleteKeyOptions,
-  type GenerateDataKeyInput,
-  type KeyMaterial,
-  type KeyMetadata,
-  type KeyProvider,
-  type KeyVersionInfo,
-  type KeyVersionState,
-  type ProviderCapabilities,
-  SPECIFICATION_VERSION,
-  type SpecificationVersion,
-  type UnwrapKeyInput,
-  type WrapKeyInput,
-  type WrappedKey,
-} from './provider/key-provider.js';
-export { createMaterialProvider, MATERIAL_LENGTH } from './provider/material-provider.js';
-export {
-  checkExpectedLatest,
-  latestVersionOf,
-  type MaterialStore,
-  type StoredKey,
-  type StoredVersion,
-  zeroMaterial,
-} from './provider/material-store.js';
-export { isValidProviderType, PROVIDER_TYPE_PATTERN } from './provider/provider-type.js';
+export * from './provider.js';
 export { createEnvProvider } from './providers/env/env-provider.js';
 export { DEFAULT_ENV_PREFIX, type EnvProviderOptions, envNameOf } from './providers/env/env-store.js';
 export { createFileProvider, type FileProviderOptions } from './providers/file/file-provider.js';
@@ -133,12 +76,7 @@ export {
   tokenHex,
   tokenUrlsafe,
 } from './random/secrets.js';
-export {
-  defineProvider,
-  type ProviderContext,
-  type ProviderDefinition,
-  type ProviderOptionsOf,
-} from './registry/provider-definition.js';
+export type { ProviderOptionsOf } from './registry/provider-definition.js';
 export {
   ADAPTER_PACKAGES,
   BUILTIN_PROVIDERS,
