@@ -464,6 +464,9 @@ function fmtRate(x) {
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 const fmtRatio = (x) => (x === undefined ? '—' : `${x.toFixed(2)}x`);
+/** A ratio against its target: three digits when two would round a miss up to the target (0.897 is not 0.90). */
+const fmtTargetRatio = (x, target) =>
+  x !== undefined && x < target && Number(x.toFixed(2)) >= target ? `${x.toFixed(3)}x` : fmtRatio(x);
 const fmtFraction = (x) => (x === undefined ? '—' : x.toFixed(2));
 const fmtPercent = (x) => (x === undefined ? '—' : `${Math.round(x * 100)}%`);
 
@@ -474,7 +477,7 @@ function caseRows(c) {
     else if (r.status === 'broken') rate = 'broken (see below)';
     else rate = fmtRate(r.median);
     const range = r.median === undefined ? '—' : `${fmtRate(r.min)} – ${fmtRate(r.max)}`;
-    const ratio = r.id === 'ours' ? '(ours)' : fmtRatio(r.ratio);
+    const ratio = r.id === 'ours' ? '(ours)' : fmtTargetRatio(r.ratio, r.target);
     const target = r.target === undefined ? '' : `>= ${r.target}x`;
     let met = '';
     if (r.target !== undefined) met = r.met === null ? `n/a (${r.status})` : r.met ? 'yes' : '**no**';
@@ -546,7 +549,9 @@ function markdown(report) {
   out.push('');
   for (const t of report.targets) {
     const state = t.met === null ? `not measured (${t.status})` : t.met ? 'met' : '**not met**';
-    out.push(`- ${t.case}, ours vs ${t.against}: ${fmtRatio(t.ratio)}, target >= ${t.target}x: ${state}`);
+    out.push(
+      `- ${t.case}, ours vs ${t.against}: ${fmtTargetRatio(t.ratio, t.target)}, target >= ${t.target}x: ${state}`,
+    );
   }
   if (report.rsa.unavailable)
     out.push('- RSA-OAEP decrypt vs bare privateDecrypt: not measured (RsaOaep not available)');
@@ -696,7 +701,7 @@ function summaryLine(report) {
   const figures = report.targets.map((t) => {
     const against =
       SHORT_NAMES[t.againstId] ?? (t.case.startsWith('Envelope') ? 'bare Fernet' : 'bare privateDecrypt');
-    return `${t.case} ${fmtRatio(t.ratio)} ${against} (>= ${t.target}x${t.met ? '' : ', not met'})`;
+    return `${t.case} ${fmtTargetRatio(t.ratio, t.target)} ${against} (>= ${t.target}x${t.met ? '' : ', not met'})`;
   });
   return `Last run ${report.date.slice(0, 10)}, Node ${m.node.slice(1)}, load average ${m.loadAverageAtStart[0]} at start: ${met} of ${report.targets.length} targets met; ours ÷ baseline: ${figures.join(', ')}. Tables, method and discussion: [bench/README.md](bench/README.md#results).`;
 }
