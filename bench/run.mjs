@@ -4,22 +4,16 @@
 //
 // Fernet: round trips per second (encrypt a payload, then decrypt that fresh token) at 64 B and
 // 1 MiB, ours vs fernet-nodejs vs fernet (npm) vs Python's cryptography (a python3 worker).
+// Envelope: Keystore round trips (memory provider, with a context) at 1 KiB and 1 MiB vs the bare
+// Fernet round trip of the same data, both in the same async loop.
 // RSA-OAEP-2048 (SHA-256): our decrypts per second vs bare crypto.privateDecrypt with a KeyObject.
+// The cases live here and in bench/cases/, the timing loop in bench/lib/timing.mjs.
 // Every contender is verified (round trip and interop with our tokens) before it is timed. The
 // contenders of one case run round by round, interleaved, so machine noise hits all of them.
 // See bench/README.md.
 
 import { spawn } from 'node:child_process';
-import {
-  constants,
-  createCipheriv,
-  createDecipheriv,
-  createHmac,
-  createSecretKey,
-  privateDecrypt,
-  publicEncrypt,
-  randomBytes,
-} from 'node:crypto';
+import { constants, privateDecrypt, publicEncrypt } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -27,8 +21,10 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
-import vm from 'node:vm';
+import { envelopeContenders } from './cases/envelope.mjs';
+import { floorContender } from './cases/floor.mjs';
+import { check, payloadBytes, payloadText, sameBytes } from './lib/payload.mjs';
+import { median, syncRunner } from './lib/timing.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
@@ -37,7 +33,8 @@ const HELP = `usage: node bench/run.mjs [options]
 
   --quick         a short run (3 rounds of 0.25 s per contender) to check that it works
   --json          print the results as JSON on stdout instead of the Markdown table
-  --write         also write the Markdown table to bench/RESULTS.md
+  --write         also write the Markdown table to bench/RESULTS.md, the benchmark block of
+                  bench/README.md and the summary line of the top-level README.md (not with --quick)
   --rounds N      timed rounds per contender and case (default 5, quick 3)
   --seconds S     length of one round in seconds (default 1, quick 0.25)
   --python PATH   the Python interpreter (default: $BENCH_PYTHON or python3)
@@ -68,15 +65,12 @@ if (!(Number.isInteger(ROUNDS) && ROUNDS > 0) || !(ROUND_SECONDS > 0)) {
   process.stderr.write(`bad --rounds or --seconds\n\n${HELP}`);
   process.exit(2);
 }
-/** Read the clock about every 5 ms inside a round, not after every operation. */
-const BATCH_SECONDS = 0.005;
-
 const log = (line) => process.stderr.write(`${line}\n`);
 
-// A clean heap before each timed round, so one contender's garbage is not collected on
-// another's time (the root script runs plain `node bench/run.mjs`, hence the flag at run time).
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc');
+// The Node running the table, first: under another Node (bench/README.md) this says which one.
+log(
+  `Node ${process.version} (V8 ${process.versions.v8}, OpenSSL ${process.versions.openssl}), ${process.execPath}`,
+);
 
 // ---------------------------------------------------------------------------------------------
 // The libraries
@@ -105,51 +99,6 @@ const versions = {
   fernet: packageVersion('fernet'),
   cryptoJs: packageVersion('crypto-js', createRequire(require.resolve('fernet'))),
 };
-
-// ---------------------------------------------------------------------------------------------
-// Statistics and timing
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
-const now = () => process.hrtime.bigint();
-const seconds = (from, to) => Number(to - from) / 1e9;
-
-/**
- * Runs `op` (one operation, synchronous) in batches until `budget` seconds have passed;
- * at least one batch. Returns operations per second over the time actually spent.
- */
-function timeSync(op, budget, batch) {
-  let ops = 0;
-  const start = now();
-  let end = start;
-  do {
-    for (let i = 0; i < batch; i++) op();
-    ops += batch;
-    end = now();
-  } while (seconds(start, end) < budget);
-  const elapsed = seconds(start, end);
-  return { rate: ops / elapsed, ops, elapsed };
-}
-
-/** A synchronous contender: warm-up fixes the batch size, then time-boxed rounds. */
-function syncRunner(op) {
-  let batch = 1;
-  return {
-    async warmup(budget) {
-      const r = timeSync(op, budget, 1);
-      batch = Math.max(1, Math.floor((BATCH_SECONDS * r.ops) / r.elapsed));
-      return r;
-    },
-    async round(budget) {
-      gc();
-      return timeSync(op, budget, batch);
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Python's cryptography, as a long-lived worker (bench/python_fernet.py)
@@ -213,14 +162,6 @@ async function startPython() {
 // ---------------------------------------------------------------------------------------------
 // Fernet contenders
 
-/** A..Z repeated: ASCII, so the string the npm libraries take is the same bytes. */
-function payloadText(size) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
-  return alphabet.repeat(Math.ceil(size / alphabet.length)).slice(0, size);
-}
-
-const sameBytes = (a, b) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-
 /**
  * Each contender: `verify(size)` returns the checks it passed (throws on a failure), `runner(size)`
  * the warm-up and round functions. Ours takes and returns bytes; fernet-nodejs and fernet take and
@@ -233,11 +174,6 @@ function fernetContenders(python) {
   const secret = new fernetNpm.Secret(key);
   const npmEncrypt = (text) => new fernetNpm.Token({ secret, ttl: 0 }).encode(text);
   const npmDecrypt = (token) => new fernetNpm.Token({ secret, token, ttl: 0 }).decode();
-
-  const check = (ok, what) => {
-    if (!ok) throw new Error(`${what}: wrong result`);
-    return what;
-  };
 
   return [
     {
@@ -253,7 +189,7 @@ function fernetContenders(python) {
         ];
       },
       runner(size) {
-        const bytes = Buffer.from(payloadText(size), 'ascii');
+        const bytes = payloadBytes(size);
         return syncRunner(() => {
           if (ours.decrypt(ours.encrypt(bytes)).length !== size) throw new Error('wrong length');
         });
@@ -300,7 +236,7 @@ function fernetContenders(python) {
         : 'Python cryptography',
       absent: python.available ? undefined : python.reason,
       async verify(size) {
-        const bytes = Buffer.from(payloadText(size), 'ascii');
+        const bytes = payloadBytes(size);
         const r = await python.call({ cmd: 'verify', key, size, token: ours.encrypt(bytes) });
         return [
           check(r.roundTrip, 'round trip'),
@@ -315,52 +251,8 @@ function fernetContenders(python) {
         };
       },
     },
-    floorContender(),
+    floorContender(key, Fernet),
   ];
-}
-
-/**
- * Not a Fernet implementation: the OpenSSL work a Fernet round trip cannot avoid (AES-128-CBC
- * encryption, HMAC-SHA256 of the ciphertext twice, AES-128-CBC decryption), with KeyObjects made
- * once and no token (no header, no base64, no strings). No implementation can beat it in Node; it
- * shows how close ours comes, and how far any Fernet could be from Python.
- */
-function floorContender() {
-  const encryptionKey = createSecretKey(randomBytes(16));
-  const signingKey = createSecretKey(randomBytes(16));
-  const iv = randomBytes(16);
-  const roundTrip = (bytes) => {
-    const cipher = createCipheriv('aes-128-cbc', encryptionKey, iv);
-    const body = cipher.update(bytes);
-    const tail = cipher.final();
-    const mac = createHmac('sha256', signingKey).update(body).update(tail).digest();
-    const check = createHmac('sha256', signingKey).update(body).update(tail).digest();
-    if (!mac.equals(check)) throw new Error('MAC mismatch');
-    const decipher = createDecipheriv('aes-128-cbc', encryptionKey, iv);
-    const a = decipher.update(body);
-    const b = decipher.update(tail);
-    const c = decipher.final();
-    return a.length + b.length + c.length;
-  };
-  return {
-    id: 'floor',
-    name: 'OpenSSL floor: AES-CBC + 2 HMACs + AES-CBC, no token',
-    verify(size) {
-      const bytes = Buffer.from(payloadText(size), 'ascii');
-      const cipher = createCipheriv('aes-128-cbc', encryptionKey, iv);
-      const ct = Buffer.concat([cipher.update(bytes), cipher.final()]);
-      const decipher = createDecipheriv('aes-128-cbc', encryptionKey, iv);
-      const pt = Buffer.concat([decipher.update(ct), decipher.final()]);
-      if (!pt.equals(bytes) || roundTrip(bytes) !== size) throw new Error('round trip: wrong result');
-      return ['round trip'];
-    },
-    runner(size) {
-      const bytes = Buffer.from(payloadText(size), 'ascii');
-      return syncRunner(() => {
-        if (roundTrip(bytes) !== size) throw new Error('wrong length');
-      });
-    },
-  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -377,7 +269,7 @@ function rsaContenders() {
   let ciphertext;
   let bareCiphertext;
   let note;
-  const message = Buffer.from(payloadText(32), 'ascii'); // e.g. a data key to unwrap
+  const message = payloadBytes(32); // e.g. a data key to unwrap
   try {
     const pair = RsaOaep.generateKeyPair({ modulusLength: 2048 });
     ({ publicKey, privateKey } = pair);
@@ -559,12 +451,24 @@ function headroom(c) {
 // ---------------------------------------------------------------------------------------------
 // Markdown
 
+/** Every case that ran, in the order of the output. */
+const allCases = (report) => [
+  ...report.fernet,
+  ...report.envelope,
+  ...(report.rsa.result ? [report.rsa.result] : []),
+];
+
 function fmtRate(x) {
   if (x === undefined) return '—';
   const digits = x >= 100 ? 0 : x >= 10 ? 1 : 2;
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 const fmtRatio = (x) => (x === undefined ? '—' : `${x.toFixed(2)}x`);
+/** A ratio against its target: three digits when two would round a miss up to the target (0.897 is not 0.90). */
+const fmtTargetRatio = (x, target) =>
+  x !== undefined && x < target && Number(x.toFixed(2)) >= target ? `${x.toFixed(3)}x` : fmtRatio(x);
+const fmtFraction = (x) => (x === undefined ? '—' : x.toFixed(2));
+const fmtPercent = (x) => (x === undefined ? '—' : `${Math.round(x * 100)}%`);
 
 function caseRows(c) {
   return c.contenders.map((r) => {
@@ -573,7 +477,7 @@ function caseRows(c) {
     else if (r.status === 'broken') rate = 'broken (see below)';
     else rate = fmtRate(r.median);
     const range = r.median === undefined ? '—' : `${fmtRate(r.min)} – ${fmtRate(r.max)}`;
-    const ratio = r.id === 'ours' ? '(ours)' : fmtRatio(r.ratio);
+    const ratio = r.id === 'ours' ? '(ours)' : fmtTargetRatio(r.ratio, r.target);
     const target = r.target === undefined ? '' : `>= ${r.target}x`;
     let met = '';
     if (r.target !== undefined) met = r.met === null ? `n/a (${r.status})` : r.met ? 'yes' : '**no**';
@@ -616,7 +520,9 @@ function markdown(report) {
       ? `- Python ${m.python}, cryptography ${m.cryptography} (${m.pythonOpenssl})`
       : `- Python cryptography: absent (${report.python.reason})`,
   );
-  out.push(`- load average at start: ${m.loadAverageAtStart.join(', ')}`);
+  out.push(
+    `- load average at start: ${m.loadAverageAtStart.join(', ')}; at the end: ${m.loadAverageAtEnd?.join(', ') ?? '—'}`,
+  );
   out.push('');
   out.push('### Fernet round trips per second (encrypt, then decrypt the fresh token)');
   out.push('');
@@ -625,6 +531,10 @@ function markdown(report) {
     out.push('');
     out.push(`Python's cryptography is absent: ${report.python.reason}.`);
   }
+  out.push('');
+  out.push('### Envelope round trips per second (Keystore encrypt, then decrypt, each awaited)');
+  out.push('');
+  out.push(...table(report.envelope.flatMap(caseRows)));
   out.push('');
   out.push('### RSA-OAEP-2048 (SHA-256) decrypts per second');
   out.push('');
@@ -639,7 +549,9 @@ function markdown(report) {
   out.push('');
   for (const t of report.targets) {
     const state = t.met === null ? `not measured (${t.status})` : t.met ? 'met' : '**not met**';
-    out.push(`- ${t.case}, ours vs ${t.against}: ${fmtRatio(t.ratio)}, target >= ${t.target}x: ${state}`);
+    out.push(
+      `- ${t.case}, ours vs ${t.against}: ${fmtTargetRatio(t.ratio, t.target)}, target >= ${t.target}x: ${state}`,
+    );
   }
   if (report.rsa.unavailable)
     out.push('- RSA-OAEP decrypt vs bare privateDecrypt: not measured (RsaOaep not available)');
@@ -647,14 +559,14 @@ function markdown(report) {
     const h = headroom(c);
     if (h === undefined) continue;
     out.push(
-      `- ${c.title}: ours runs at ${fmtRatio(h.oursVsFloor)} the OpenSSL floor, which itself is ${fmtRatio(h.floorVsPython)} Python; the Python target (>= ${h.target}x) asks for ${fmtRatio(h.neededVsFloor)} the floor`,
+      `- ${c.title}: ours ÷ OpenSSL floor = ${fmtFraction(h.oursVsFloor)} (ours runs at ${fmtPercent(h.oursVsFloor)} of the floor's rate); the floor is ${fmtRatio(h.floorVsPython)} Python, so the Python target (>= ${h.target}x) asks for ${fmtFraction(h.neededVsFloor)} of the floor`,
     );
   }
   out.push('');
   out.push('Verified before timing (once per library and payload size):');
   out.push('');
   const verified = new Map();
-  for (const c of [...report.fernet, ...(report.rsa.result ? [report.rsa.result] : [])]) {
+  for (const c of allCases(report)) {
     for (const r of c.contenders) {
       if (r.status === 'absent') continue;
       const what = [...r.checks, ...(r.status === 'broken' ? [`**${r.note}**`] : [])].join(', ');
@@ -672,6 +584,11 @@ function markdown(report) {
 const FERNET_CASES = [
   { id: 'fernet-64B', title: 'Fernet 64 B', size: 64, targets: { 'fernet-nodejs': 1.5, python: 2.5 } },
   { id: 'fernet-1MiB', title: 'Fernet 1 MiB', size: 2 ** 20, targets: { 'fernet-nodejs': 3, python: 4 } },
+];
+// Ours is the Keystore round trip, the baseline the bare Fernet round trip (bench/cases/envelope.mjs).
+const ENVELOPE_CASES = [
+  { id: 'envelope-1KiB', title: 'Envelope 1 KiB', size: 1024, targets: { bare: 0.5 } },
+  { id: 'envelope-1MiB', title: 'Envelope 1 MiB', size: 2 ** 20, targets: { bare: 0.9 } },
 ];
 const RSA_CASE = {
   id: 'rsa-oaep-2048-decrypt',
@@ -695,6 +612,7 @@ const report = {
     ? { available: true, ...python.info }
     : { available: false, reason: python.reason },
   fernet: [],
+  envelope: [],
   rsa: {},
   targets: [],
 };
@@ -702,6 +620,9 @@ const report = {
 try {
   const contenders = fernetContenders(python);
   for (const spec of FERNET_CASES) report.fernet.push(await runCase(spec, contenders));
+
+  const envelope = await envelopeContenders(core, versions.keystoreCore);
+  for (const spec of ENVELOPE_CASES) report.envelope.push(await runCase(spec, envelope));
 
   const rsa = rsaContenders();
   if (rsa.unavailable) {
@@ -714,12 +635,13 @@ try {
   if (python.available) await python.close();
 }
 
-for (const c of [...report.fernet, ...(report.rsa.result ? [report.rsa.result] : [])]) {
+for (const c of allCases(report)) {
   for (const r of c.contenders) {
     if (r.target === undefined) continue;
     report.targets.push({
       case: c.title,
       against: r.name,
+      againstId: r.id,
       ratio: r.ratio,
       target: r.target,
       met: r.met,
@@ -755,23 +677,40 @@ function readmeBlock(report) {
   ].join('\n');
 }
 
-function writeReadme(report) {
-  const file = join(here, '../README.md');
+/** Replaces what is between `<!-- name:start -->` and `<!-- name:end -->` in `file`. */
+function writeBlock(file, name, content) {
   const text = readFileSync(file, 'utf8');
-  const start = '<!-- bench:start -->';
-  const end = '<!-- bench:end -->';
+  const start = `<!-- ${name}:start -->`;
+  const end = `<!-- ${name}:end -->`;
   const a = text.indexOf(start);
   const b = text.indexOf(end);
   if (a < 0 || b < a) {
     log(`${file} has no ${start} ... ${end} block: not updated`);
     return;
   }
-  writeFileSync(file, `${text.slice(0, a + start.length)}\n${readmeBlock(report)}\n${text.slice(b)}`);
-  log(`wrote the benchmark block of ${file}`);
+  writeFileSync(file, `${text.slice(0, a + start.length)}\n${content}\n${text.slice(b)}`);
+  log(`wrote the ${name} block of ${file}`);
+}
+
+const SHORT_NAMES = { 'fernet-nodejs': 'fernet-nodejs', python: 'Python', floor: 'the OpenSSL floor' };
+
+/** One line for the top-level README: each target's ratio, and a link to the tables. */
+function summaryLine(report) {
+  const m = report.machine;
+  const met = report.targets.filter((t) => t.met).length;
+  const figures = report.targets.map((t) => {
+    const against =
+      SHORT_NAMES[t.againstId] ?? (t.case.startsWith('Envelope') ? 'bare Fernet' : 'bare privateDecrypt');
+    return `${t.case} ${fmtTargetRatio(t.ratio, t.target)} ${against} (>= ${t.target}x${t.met ? '' : ', not met'})`;
+  });
+  return `Last run ${report.date.slice(0, 10)}, Node ${m.node.slice(1)}, load average ${m.loadAverageAtStart[0]} at start: ${met} of ${report.targets.length} targets met; ours ÷ baseline: ${figures.join(', ')}. Tables, method and discussion: [bench/README.md](bench/README.md#results).`;
 }
 
 if (args.write) {
-  if (!report.quick) writeReadme(report);
+  if (!report.quick) {
+    writeBlock(join(here, 'README.md'), 'bench', readmeBlock(report));
+    writeBlock(join(here, '../README.md'), 'bench-summary', summaryLine(report));
+  }
   const file = join(here, 'RESULTS.md');
   writeFileSync(
     file,
