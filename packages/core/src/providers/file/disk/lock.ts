@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ProviderUnavailable } from '../../../errors/keystore-error.js';
 import { callTimeLeftMs } from '../../../provider/call-deadline.js';
 import { FILE_MODE } from './atomic-write.js';
-import { errnoOf, fileSystemError, openForReading } from './read.js';
+import { errnoOf, fileSystemError } from './errors.js';
+import { openForReading } from './read.js';
 
 /**
  * An exclusive lock between processes: a lock file created with O_EXCL

@@ -1,85 +1,21 @@
 import { constants } from 'node:fs';
-import { type FileHandle, lstat, open, realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { type FileHandle, open } from 'node:fs/promises';
 import {
   AccessDenied,
-  ConfigError,
   Corrupted,
   isKeystoreError,
   ProviderUnavailable,
 } from '../../../errors/keystore-error.js';
+import { errnoOf, fileSystemError } from './errors.js';
+import { signatureOf } from './location.js';
 
 /**
- * The keystore file on disk: where it is, whether it changed, reading it
- * (with the permission check), and mapping file system errors to ours.
+ * Reading the keystore file: only a regular file, only a private one (the
+ * permission check), only a small one, all through one open handle.
  */
 
 /** Refuse to read more than this: a keystore file is small; a huge one is not ours. */
 const MAX_FILE_SIZE = 64 * 1024 * 1024;
-
-export function errnoOf(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
-
-/** A file system failure as one of our errors: the path and the errno code, nothing else. */
-export function fileSystemError(what: string, path: string, error: unknown): Error {
-  const code = errnoOf(error) ?? 'error';
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new AccessDenied(`cannot ${what} ${path} (${code})`);
-  }
-  return new ProviderUnavailable(`cannot ${what} ${path} (${code})`);
-}
-
-export interface Location {
-  /** Absolute, symbolic links resolved (also for the directory of a file not yet created). */
-  readonly path: string;
-  readonly exists: boolean;
-}
-
-export async function locate(path: string): Promise<Location> {
-  const absolute = resolve(path);
-  try {
-    return { path: await realpath(absolute), exists: true };
-  } catch (error) {
-    if (errnoOf(error) !== 'ENOENT') throw fileSystemError('open keystore file', absolute, error);
-  }
-  const dangling = await lstat(absolute).then(
-    () => true,
-    () => false,
-  );
-  if (dangling) throw new ConfigError(`keystore file ${absolute} is a symbolic link to a missing file`);
-  const dir = dirname(absolute);
-  try {
-    return { path: join(await realpath(dir), basename(absolute)), exists: false };
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') {
-      throw new ConfigError(`the directory of keystore file ${absolute} does not exist: ${dir}`);
-    }
-    throw fileSystemError('open directory', dir, error);
-  }
-}
-
-interface FileStats {
-  readonly dev: bigint;
-  readonly ino: bigint;
-  readonly size: bigint;
-  readonly mtimeNs: bigint;
-  readonly ctimeNs: bigint;
-}
-
-/** Changes whenever the file is replaced or written (a new inode on every atomic write, and new times). */
-export function signatureOf(st: FileStats): string {
-  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-}
-
-export async function currentSignature(path: string): Promise<string> {
-  try {
-    return signatureOf(await stat(path, { bigint: true }));
-  } catch (error) {
-    if (errnoOf(error) === 'ENOENT') throw new ProviderUnavailable(`keystore file ${path} no longer exists`);
-    throw fileSystemError('read keystore file', path, error);
-  }
-}
 
 function checkMode(path: string, mode: bigint, allowInsecure: boolean): void {
   if (process.platform === 'win32' || allowInsecure) return;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { decodeBase64Url } from '../../../encoding/base64url.js';
 import { ConfigError, Corrupted } from '../../../errors/keystore-error.js';
 import type { KeyVersionState } from '../../../provider/key-provider.js';
@@ -7,7 +8,7 @@ import { type KdfParams, kdfParamsProblem } from './kdf.js';
 /**
  * The keystore file's JSON layout (README.md in this folder): its shape,
  * parsing with strict validation, and serialization. Cryptography (the MAC,
- * material encryption) lives in file-mac.ts and material-cipher.ts.
+ * material encryption, subkeys) lives in mac.ts, material.ts and subkeys.ts.
  */
 export const FILE_FORMAT = 'keystore-file';
 /** The version this library writes: 2 added `generation`. Version 1 files (no generation) still open. */
@@ -274,4 +275,27 @@ export function macInput(doc: Omit<KeystoreDocument, 'mac'>): Buffer {
 /** The file's text: indented JSON, `mac` last, a trailing newline. */
 export function serializeDocument(doc: KeystoreDocument): string {
   return `${JSON.stringify({ ...contentJson(doc), mac: doc.mac }, null, 2)}\n`;
+}
+
+/** A new file's KDF block: the parameters for a password (`none` for a master key), with a fresh salt. */
+export function newKdfBlock(params: KdfParams | undefined): KdfBlock {
+  const salt = randomBytes(SALT_LENGTH).toString('base64url');
+  return params === undefined ? { name: 'none', salt } : { ...params, salt };
+}
+
+/** The KDF parameters of a block, or `undefined` for a master key (`none`). */
+export function kdfParamsOf(kdf: KdfBlock): KdfParams | undefined {
+  switch (kdf.name) {
+    case 'scrypt':
+      return { name: 'scrypt', N: kdf.N, r: kdf.r, p: kdf.p };
+    case 'pbkdf2-sha256':
+      return { name: 'pbkdf2-sha256', iterations: kdf.iterations };
+    default:
+      return undefined;
+  }
+}
+
+/** Whether two versions of a file are the same keystore: same KDF block and verifier (same secret). */
+export function sameKeystore(a: KeystoreDocument, b: KeystoreDocument): boolean {
+  return a.verifier === b.verifier && canonicalJson({ ...a.kdf }) === canonicalJson({ ...b.kdf });
 }

@@ -1,4 +1,7 @@
 import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { ConfigError } from '../../../errors/keystore-error.js';
+import { type KdfBlock, kdfParamsOf } from './document.js';
+import { deriveMasterKey } from './kdf.js';
 
 /**
  * The subkeys of an open keystore file, each HKDF-SHA256-derived from the
@@ -39,5 +42,38 @@ export function deriveFileKeys(master: Uint8Array, salt: Uint8Array): FileKeys {
   } finally {
     material.fill(0);
     mac.fill(0);
+  }
+}
+
+/** The secret, copied into a buffer the store zeroes once the master key is derived. */
+export interface FileSecret {
+  readonly kind: 'password' | 'masterKey';
+  readonly bytes: Buffer;
+}
+
+/**
+ * The master key for `kdf` (derived from a password once, or the given key),
+ * turned into the file's subkeys. @throws ConfigError when the secret is of
+ * the other kind than the file's
+ */
+export async function fileKeysFor(path: string, secret: FileSecret, kdf: KdfBlock): Promise<FileKeys> {
+  const params = kdfParamsOf(kdf);
+  if (params === undefined && secret.kind === 'password') {
+    throw new ConfigError(
+      `keystore file ${path} is protected by a master key, not a password: give masterKey`,
+    );
+  }
+  if (params !== undefined && secret.kind === 'masterKey') {
+    throw new ConfigError(
+      `keystore file ${path} is protected by a password (${params.name}), not a master key: give password`,
+    );
+  }
+  const salt = Buffer.from(kdf.salt, 'base64url');
+  const master =
+    params === undefined ? Buffer.from(secret.bytes) : await deriveMasterKey(secret.bytes, salt, params);
+  try {
+    return deriveFileKeys(master, salt);
+  } finally {
+    master.fill(0);
   }
 }

@@ -1,24 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { AccessDenied, ConfigError, Conflict, ProviderUnavailable } from '../../../errors/keystore-error.js';
-import { zeroMaterial } from '../../../provider/material-store.js';
-import { withFileLock } from '../disk/lock.js';
-import { currentSignature, locate, readKeystoreFile } from '../disk/read.js';
-import type { KdfBlock, KeyEntry, KeystoreDocument } from '../format/document.js';
-import { parseDocument, SALT_LENGTH } from '../format/document.js';
+import { ConfigError, Conflict, ProviderUnavailable } from '../../../errors/keystore-error.js';
+import { type StoredKey, zeroMaterial } from '../../../provider/material-store.js';
+import { locate } from '../disk/location.js';
+import { KeystoreReplacedNotDurable } from '../disk/write.js';
+import { type KeyEntry, newKdfBlock } from '../format/document.js';
 import type { KdfOptions, KdfParams } from '../format/kdf.js';
-import { computeMac } from '../format/mac.js';
 import { sealMaterial } from '../format/material.js';
-import type { FileKeys } from '../format/subkeys.js';
-import { checkNotRolledBack, seenOf } from './generation.js';
-import {
-  fileKeysFor,
-  KeystoreReplacedNotDurable,
-  openExisting,
-  sameKeystore,
-  writeKeystore,
-} from './open.js';
-import { checkFileOptions, checkSecret, type FileSecret } from './options.js';
-import { openSnapshot, type Snapshot } from './snapshot.js';
+import { type FileKeys, type FileSecret, fileKeysFor } from '../format/subkeys.js';
+import { type KeystoreFile, openedKeystoreFile } from './keystore-file.js';
+import { openExisting } from './open.js';
+import { checkFileOptions, checkSecret } from './options.js';
+import type { Snapshot } from './snapshot.js';
 
 export interface ChangeFileSecretOptions {
   /** The keystore file; it must exist. */
@@ -67,7 +58,10 @@ const NEW_FIELDS = {
   missing: 'give newPassword or newMasterKey',
 } as const;
 
-/** Every version's material sealed again under `keys`, with fresh nonces; nothing else changes. */
+/**
+ * Every version's material sealed again under `keys`, with fresh nonces;
+ * nothing else changes. The in-memory view keeps the same material objects.
+ */
 function resealed(snapshot: Snapshot, keys: FileKeys): Map<string, KeyEntry> {
   const entries = new Map<string, KeyEntry>();
   for (const [keyId, entry] of snapshot.doc.keys) {
@@ -83,8 +77,8 @@ function resealed(snapshot: Snapshot, keys: FileKeys): Map<string, KeyEntry> {
   return entries;
 }
 
-function zero(snapshot: Snapshot | undefined): void {
-  if (snapshot !== undefined) zeroMaterial(snapshot.keys.values());
+function zero(keys: Iterable<StoredKey> | undefined): void {
+  if (keys !== undefined) zeroMaterial(keys);
 }
 
 /**
@@ -137,8 +131,8 @@ export async function changeFileKeystoreSecret(options: ChangeFileSecretOptions)
     CURRENT_FIELDS,
   );
   let next: { secret: FileSecret; kdf: KdfParams | undefined } | undefined;
-  let opened: { keys: FileKeys; snapshot: Snapshot } | undefined;
-  let latest: Snapshot | undefined;
+  let opened: Snapshot | undefined;
+  let file: KeystoreFile | undefined;
   try {
     next = checkSecret(
       { password: options.newPassword, masterKey: options.newMasterKey, kdf: options.newKdf },
@@ -147,52 +141,25 @@ export async function changeFileKeystoreSecret(options: ChangeFileSecretOptions)
     const location = await locate(current.path);
     if (!location.exists) throw new ConfigError(`keystore file ${location.path} does not exist`);
     const path = location.path;
-    opened = await openExisting(path, current.secret, current.allowInsecurePermissions);
+    const open = await openExisting(path, current.secret, current.allowInsecurePermissions);
+    opened = open.snapshot;
+    file = openedKeystoreFile(path, current, open);
 
     // The slow derivation happens before the lock, so other processes are not kept waiting.
-    const salt = randomBytes(SALT_LENGTH).toString('base64url');
-    const kdf: KdfBlock = next.kdf === undefined ? { name: 'none', salt } : { ...next.kdf, salt };
+    const kdf = newKdfBlock(next.kdf);
     const newKeys = await fileKeysFor(path, next.secret, kdf);
 
-    const { keys } = opened;
-    await withFileLock(`${path}.lock`, current.lock, async () => {
-      // Under the lock: what is on disk now (another process may have written since we opened it).
-      latest = opened?.snapshot;
-      if ((await currentSignature(path)) !== latest?.signature) {
-        const { text, signature } = await readKeystoreFile(path, current.allowInsecurePermissions);
-        const doc = parseDocument(text, path);
-        if (latest === undefined || !sameKeystore(latest.doc, doc)) {
-          throw new AccessDenied(`keystore file ${path} was replaced by a keystore with another secret`);
-        }
-        const seen = seenOf(latest.doc);
-        latest = openSnapshot(path, doc, keys, signature, undefined, (verified) =>
-          checkNotRolledBack(path, seen, verified),
-        );
-      }
-      const before = latest;
-      const content = {
-        generation: before.doc.generation + 1,
-        kdf,
-        verifier: newKeys.verifier.toString('base64url'),
-        keys: resealed(before, newKeys),
-      };
-      const doc: KeystoreDocument = { ...content, mac: computeMac(newKeys.mac, content) };
+    const changing = file;
+    await changing.locked(async (latest) => {
       try {
-        await writeKeystore(
-          path,
-          doc,
-          current.lock,
-          async () => {
-            if ((await currentSignature(path)) !== before.signature) {
-              throw new Conflict(
-                `keystore file ${path} was changed by another process during this write; retry`,
-              );
-            }
-          },
-          // Every temp file, whatever its age: under the lock, none belongs to a live writer, and each
-          // holds the keystore sealed under the secret this call retires.
-          0,
-        );
+        await changing.commit(latest, {
+          entries: resealed(latest, newKeys),
+          stored: latest.keys,
+          secret: { kdf, keys: newKeys },
+          // Every temp file, whatever its age: under the lock, none belongs to a live writer, and
+          // each holds the keystore sealed under the secret this call retires.
+          leftoverAgeMs: 0,
+        });
       } catch (error) {
         if (error instanceof KeystoreReplacedNotDurable) {
           throw new ProviderUnavailable(
@@ -205,7 +172,9 @@ export async function changeFileKeystoreSecret(options: ChangeFileSecretOptions)
   } finally {
     current.secret.bytes.fill(0);
     next?.secret.bytes.fill(0);
-    if (latest !== opened?.snapshot) zero(latest);
-    zero(opened?.snapshot);
+    // The state re-read under the lock reuses the opened state's material where it is unchanged;
+    // versions another process removed meanwhile live only in the opened one.
+    file?.close();
+    zero(opened?.keys.values());
   }
 }

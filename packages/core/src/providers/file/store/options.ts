@@ -3,6 +3,7 @@ import { parseConfig } from '../../../config/config-schema.js';
 import { ConfigError } from '../../../errors/keystore-error.js';
 import type { FileLockOptions } from '../disk/lock.js';
 import { type KdfOptions, type KdfParams, MASTER_KEY_LENGTH, resolveKdfOptions } from '../format/kdf.js';
+import type { FileSecret } from '../format/subkeys.js';
 
 export interface FileStoreOptions {
   /** The keystore file. */
@@ -64,12 +65,6 @@ export const fileOptionsSchema = z
     minGeneration: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   })
   .strict();
-
-/** The secret, copied into a buffer the store zeroes once the master key is derived. */
-export interface FileSecret {
-  readonly kind: 'password' | 'masterKey';
-  readonly bytes: Buffer;
-}
 
 export interface CheckedFileOptions {
   readonly path: string;

@@ -1,14 +1,14 @@
-import { ConfigError, Conflict } from '../../../errors/keystore-error.js';
+import { ConfigError } from '../../../errors/keystore-error.js';
 import { zeroMaterial } from '../../../provider/material-store.js';
+import { exists, locate, signatureIfExists } from '../disk/location.js';
 import { withFileLock } from '../disk/lock.js';
-import { currentSignature, locate, readKeystoreFile } from '../disk/read.js';
-import type { KeystoreDocument } from '../format/document.js';
-import { parseDocument } from '../format/document.js';
-import { computeMac, verifyMac } from '../format/mac.js';
+import { readKeystoreFile } from '../disk/read.js';
+import { type KeystoreDocument, parseDocument, sameKeystore } from '../format/document.js';
+import { verifyMac } from '../format/mac.js';
 import type { FileKeys } from '../format/subkeys.js';
-import { exists, openExisting, sameKeystore, writeKeystore } from './open.js';
+import { type Opened, openExisting } from './open.js';
 import { checkFileOptions } from './options.js';
-import type { Snapshot } from './snapshot.js';
+import { replaceDocument } from './replace.js';
 
 export interface RestoreFileKeystoreOptions {
   /** The keystore file to replace (it may be missing: a deleted keystore is restored too). */
@@ -47,10 +47,6 @@ async function verifiedGeneration(
   }
 }
 
-function zero(snapshot: Snapshot | undefined): void {
-  if (snapshot !== undefined) zeroMaterial(snapshot.keys.values());
-}
-
 /**
  * Puts a backup of a keystore file back in place, deliberately: the one way
  * to go back to an older state, since a provider refuses a file whose
@@ -77,7 +73,7 @@ export async function restoreFileKeystore(
   }
   const { from, path: target, ...rest } = options;
   const checked = checkFileOptions({ ...rest, path: target });
-  let opened: { keys: FileKeys; snapshot: Snapshot } | undefined;
+  let opened: Opened | undefined;
   try {
     const source = await locate(from);
     if (!source.exists) throw new ConfigError(`backup keystore file ${source.path} does not exist`);
@@ -86,21 +82,18 @@ export async function restoreFileKeystore(
     const { keys, snapshot: backup } = opened;
     return await withFileLock(`${path}.lock`, checked.lock, async () => {
       const current = await verifiedGeneration(path, backup.doc, keys, checked.allowInsecurePermissions);
-      const before = (await exists(path)) ? await currentSignature(path) : undefined;
+      const before = await signatureIfExists(path);
       const generation = Math.max(backup.doc.generation, current, checked.minGeneration) + 1;
-      const content = { ...backup.doc, generation };
-      const doc: KeystoreDocument = { ...content, mac: computeMac(keys.mac, content) };
-      await writeKeystore(path, doc, checked.lock, async () => {
-        const now = (await exists(path)) ? await currentSignature(path) : undefined;
-        if (now !== before)
-          throw new Conflict(
-            `keystore file ${path} was changed by another process during the restore; retry`,
-          );
+      await replaceDocument(path, { ...backup.doc, generation }, keys.mac, {
+        lock: checked.lock,
+        expected: before,
+        signatureNow: signatureIfExists,
+        what: 'the restore',
       });
       return { generation };
     });
   } finally {
     checked.secret.bytes.fill(0);
-    zero(opened?.snapshot);
+    if (opened !== undefined) zeroMaterial(opened.snapshot.keys.values());
   }
 }
