@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { GCM_NONCE_LENGTH, GCM_TAG_LENGTH, openAesGcm, sealAesGcm } from '../../../crypto/aes-gcm.js';
 import { decodeBase64Url } from '../../../encoding/base64url.js';
 
 /**
@@ -7,8 +8,6 @@ import { decodeBase64Url } from '../../../encoding/base64url.js';
  * so material moved to another alias or version does not decrypt.
  * Stored as unpadded base64url of nonce (12) | ciphertext (32) | tag (16).
  */
-const NONCE_LENGTH = 12;
-const TAG_LENGTH = 16;
 const LABEL = Buffer.from('keystore-file/v1', 'utf8');
 
 export function materialAad(keyId: string, version: number): Buffer {
@@ -21,12 +20,7 @@ export function materialAad(keyId: string, version: number): Buffer {
 }
 
 export function sealMaterial(key: KeyObject, keyId: string, version: number, material: Uint8Array): string {
-  const nonce = randomBytes(NONCE_LENGTH);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LENGTH });
-  cipher.setAAD(materialAad(keyId, version));
-  const body = cipher.update(material);
-  cipher.final();
-  return Buffer.concat([nonce, body, cipher.getAuthTag()]).toString('base64url');
+  return sealAesGcm(key, material, materialAad(keyId, version)).toString('base64url');
 }
 
 /** The material, or `undefined` when the sealed text does not decrypt (tampered, moved, other key). */
@@ -37,17 +31,6 @@ export function openMaterial(
   sealed: string,
 ): Uint8Array | undefined {
   const bytes = decodeBase64Url(sealed);
-  if (bytes === undefined || bytes.length <= NONCE_LENGTH + TAG_LENGTH) return undefined;
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key, bytes.subarray(0, NONCE_LENGTH), {
-      authTagLength: TAG_LENGTH,
-    });
-    decipher.setAAD(materialAad(keyId, version));
-    decipher.setAuthTag(bytes.subarray(bytes.length - TAG_LENGTH));
-    const out = decipher.update(bytes.subarray(NONCE_LENGTH, bytes.length - TAG_LENGTH));
-    decipher.final();
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  } catch {
-    return undefined;
-  }
+  if (bytes === undefined || bytes.length <= GCM_NONCE_LENGTH + GCM_TAG_LENGTH) return undefined;
+  return openAesGcm(key, bytes, materialAad(keyId, version));
 }
