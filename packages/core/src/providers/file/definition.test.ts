@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rejectionOf, tempDir } from '../../../test/support/file.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useTempDir } from '../../../test/support/temp-dir.js';
 import { resolveSecret } from '../../config/secret-ref.js';
 import type { ProviderContext } from '../../registry/provider-definition.js';
 import { fileProviderDefinition } from './definition.js';
 import { createFileProvider } from './provider.js';
 
+const temp = useTempDir();
 let dir: string;
-let cleanup: () => Promise<void>;
 let ctx: ProviderContext;
 
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  dir = temp.dir;
   const env = { KS_PASSWORD: 'from the environment', KS_MASTER: randomBytes(32).toString('base64url') };
   ctx = {
     env,
@@ -21,7 +21,6 @@ beforeEach(async () => {
     resolveSecret: (ref, field) => resolveSecret(ref, field, { env, baseDir: dir }),
   };
 });
-afterEach(() => cleanup());
 
 describe('file provider configuration', () => {
   it('creates a keystore from plain configuration, the path relative to the configuration', async () => {
@@ -74,9 +73,10 @@ describe('file provider configuration', () => {
       await fileProviderDefinition.create(fileProviderDefinition.parseConfig({ ...base, create: true }), ctx)
     ).close();
     const config = fileProviderDefinition.parseConfig({ ...base, minGeneration: 2 });
-    const error = await rejectionOf(fileProviderDefinition.create(config, ctx));
-    expect(error.code).toBe('Corrupted');
-    expect(error.message).toContain('rolled back');
+    await expect(fileProviderDefinition.create(config, ctx)).rejects.toMatchObject({
+      code: 'Corrupted',
+      message: expect.stringContaining('rolled back'),
+    });
     expect(() => fileProviderDefinition.parseConfig({ ...base, minGeneration: -1 })).toThrow(
       expect.objectContaining({ code: 'ConfigError' }),
     );
@@ -89,10 +89,12 @@ describe('file provider configuration', () => {
       masterKey: { value: 'too-short' },
       create: true,
     });
-    const error = await rejectionOf(fileProviderDefinition.create(config, ctx));
-    expect(error.code).toBe('ConfigError');
-    expect(error.message).toContain('provider.masterKey');
-    expect(error.message).not.toContain('too-short');
+    const attempt = fileProviderDefinition.create(config, ctx);
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ConfigError',
+      message: expect.stringContaining('provider.masterKey'),
+    });
+    await expect(attempt).rejects.toMatchObject({ message: expect.not.stringContaining('too-short') });
   });
 });
 
@@ -108,10 +110,9 @@ describe('file provider options: one schema for code and configuration', () => {
   for (const [label, option] of Object.entries(bad)) {
     it(`refuses ${label} in both, naming the field`, async () => {
       const field = Object.keys(option)[0] as string;
-      const inCode = await rejectionOf(
+      await expect(
         createFileProvider({ path: join(dir, 'k.json'), password: 'pw', create: true, ...option }),
-      );
-      expect(inCode).toMatchObject({ code: 'ConfigError', message: expect.stringContaining(field) });
+      ).rejects.toMatchObject({ code: 'ConfigError', message: expect.stringContaining(field) });
       expect(() =>
         fileProviderDefinition.parseConfig({
           type: 'file',

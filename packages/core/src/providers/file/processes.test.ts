@@ -4,7 +4,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_PBKDF2, rejectionOf, tempDir } from '../../../test/support/file.js';
+import { FAST_PBKDF2 } from '../../../test/support/file-kdf.js';
+import { useTempDir } from '../../../test/support/temp-dir.js';
 import { createFileProvider } from './provider.js';
 import { changeFileKeystoreSecret } from './store/change-secret.js';
 import { createFileStore } from './store/store.js';
@@ -18,8 +19,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const src = resolve(here, '../..');
 const PASSWORD = 'shared secret';
 
+const temp = useTempDir('child.mjs', 'file');
 let dir: string;
-let cleanup: () => Promise<void>;
 let child: string;
 /** file: URL of the transpiled modules, with a trailing slash. */
 let buildUrl: string;
@@ -128,7 +129,7 @@ function run(args: readonly string[]): {
 let build: string;
 
 beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
+  dir = temp.dir;
   // Inside the package's node_modules, so that the transpiled modules find its dependencies (zod).
   build = await mkdtemp(join(src, '..', 'node_modules', '.file-processes-'));
   await transpileClosure(['providers/file/provider.ts', 'providers/file/disk/lock.ts'], build);
@@ -138,7 +139,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await rm(build, { recursive: true, force: true });
-  await cleanup();
 });
 
 describe('file provider: two processes', () => {
@@ -197,7 +197,9 @@ describe('file provider: two processes', () => {
     expect(versions).toEqual(Array.from({ length: versions.length }, (_, i) => i + 1));
     for (const v of reported) expect(versions).toContain(v);
     expect(reported.length).toBeGreaterThanOrEqual(2);
-    expect((await rejectionOf(createFileStore({ path, password: PASSWORD }))).code).toBe('AccessDenied');
+    await expect(createFileStore({ path, password: PASSWORD })).rejects.toMatchObject({
+      code: 'AccessDenied',
+    });
     expect((await readdir(dir)).filter((f) => f.includes('rekeyed'))).toEqual(['rekeyed.json']);
   });
 

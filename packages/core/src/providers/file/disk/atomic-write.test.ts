@@ -1,18 +1,17 @@
 import { readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { tempDir } from '../../../../test/support/file.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useTempDir } from '../../../../test/support/temp-dir.js';
 import { atomicWriteFile, removeLeftoverTemps, tempPathFor } from './atomic-write.js';
 
+const temp = useTempDir();
 let dir: string;
-let cleanup: () => Promise<void>;
 let path: string;
 
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  dir = temp.dir;
   path = join(dir, 'target.json');
 });
-afterEach(() => cleanup());
 
 describe('atomicWriteFile', () => {
   it('replaces the file with mode 0600, leaving no temp file', async () => {

@@ -3,19 +3,18 @@ import { access, readFile, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rejectionOf, tempDir } from '../../../../test/support/file.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { useTempDir } from '../../../../test/support/temp-dir.js';
 import { isProcessAlive, withFileLock } from './lock.js';
 
+const temp = useTempDir();
 let dir: string;
-let cleanup: () => Promise<void>;
 let lockPath: string;
 
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  dir = temp.dir;
   lockPath = join(dir, 'ks.json.lock');
 });
-afterEach(() => cleanup());
 
 const exists = (p: string) =>
   access(p).then(
@@ -82,10 +81,12 @@ describe('file lock', () => {
   it('gives up after the timeout with ProviderUnavailable naming the lock file, and leaves a live lock alone', async () => {
     await writeFile(lockPath, lockOf({ pid: process.pid }), { flag: 'wx' });
     const started = Date.now();
-    const error = await rejectionOf(withFileLock(lockPath, { timeoutMs: 300 }, async () => {}));
-    expect(error.code).toBe('ProviderUnavailable');
-    expect(error.message).toContain(lockPath);
-    expect(error.message).toContain(`pid ${process.pid}`);
+    const attempt = withFileLock(lockPath, { timeoutMs: 300 }, async () => {});
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ProviderUnavailable',
+      message: expect.stringContaining(lockPath),
+    });
+    await expect(attempt).rejects.toMatchObject({ message: expect.stringContaining(`pid ${process.pid}`) });
     expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(JSON.parse(await readFile(lockPath, 'utf8')).token).toBe('someone-else');
@@ -105,9 +106,9 @@ describe('file lock', () => {
 
   it('does not judge a pid from another host, but breaks a lock older than staleMs', async () => {
     await writeFile(lockPath, lockOf({ pid: await deadPid(), hostname: 'elsewhere' }), { flag: 'wx' });
-    expect((await rejectionOf(withFileLock(lockPath, { timeoutMs: 200 }, async () => {}))).code).toBe(
-      'ProviderUnavailable',
-    );
+    await expect(withFileLock(lockPath, { timeoutMs: 200 }, async () => {})).rejects.toMatchObject({
+      code: 'ProviderUnavailable',
+    });
     const old = new Date(Date.now() - 120_000);
     await utimes(lockPath, old, old);
     await withFileLock(lockPath, { timeoutMs: 1_000 }, async () => {});
@@ -116,9 +117,9 @@ describe('file lock', () => {
 
   it('treats an unreadable lock as live until it is stale', async () => {
     await writeFile(lockPath, '', { flag: 'wx' });
-    expect((await rejectionOf(withFileLock(lockPath, { timeoutMs: 200 }, async () => {}))).code).toBe(
-      'ProviderUnavailable',
-    );
+    await expect(withFileLock(lockPath, { timeoutMs: 200 }, async () => {})).rejects.toMatchObject({
+      code: 'ProviderUnavailable',
+    });
     const old = new Date(Date.now() - 5_000);
     await utimes(lockPath, old, old);
     await withFileLock(lockPath, { timeoutMs: 1_000, staleMs: 1_000 }, async () => {});

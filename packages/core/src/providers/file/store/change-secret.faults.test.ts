@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { FAST_SCRYPT, rejectionOf, useTempDir } from '../../../../test/support/file.js';
+import { FAST_SCRYPT } from '../../../../test/support/file-kdf.js';
+import { useTempDir } from '../../../../test/support/temp-dir.js';
 import { tempPathFor } from '../disk/atomic-write.js';
 import { createFileProvider } from '../provider.js';
 import { changeFileKeystoreSecret } from './change-secret.js';
@@ -69,13 +70,13 @@ describe('changeFileKeystoreSecret: faults and leftovers', () => {
 
   it('says the secret WAS changed when the file was replaced but its directory sync failed', async () => {
     probe.failDirSync = true;
-    const error = await rejectionOf(
-      changeFileKeystoreSecret({ path, password: OLD, newPassword: NEW, newKdf: FAST_SCRYPT }),
-    );
+    const attempt = changeFileKeystoreSecret({ path, password: OLD, newPassword: NEW, newKdf: FAST_SCRYPT });
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ProviderUnavailable',
+      message: expect.stringMatching(/WAS changed: use the new one/),
+    });
     probe.failDirSync = false;
-    expect(error.code).toBe('ProviderUnavailable');
-    expect(error.message).toMatch(/WAS changed: use the new one/);
-    expect(error.message).toMatch(/EIO/);
+    await expect(attempt).rejects.toMatchObject({ message: expect.stringMatching(/EIO/) });
     const reopened = await createFileProvider({ path, password: NEW });
     expect((await reopened.listKeys?.())?.map((k) => k.keyId)).toEqual(['a', 'b']);
     await reopened.close();
@@ -107,9 +108,11 @@ describe('changeFileKeystoreSecret: faults and leftovers', () => {
     ];
     const original = await readFile(path, 'utf8');
     for (const [options, message] of cases) {
-      const error = await rejectionOf(changeFileKeystoreSecret(options as never));
-      expect(error.message).toMatch(message);
-      for (const secret of [OLD, NEW, 'guess-123']) expect(error.message).not.toContain(secret);
+      const attempt = changeFileKeystoreSecret(options as never);
+      await expect(attempt).rejects.toMatchObject({ message: expect.stringMatching(message) });
+      for (const secret of [OLD, NEW, 'guess-123']) {
+        await expect(attempt).rejects.toMatchObject({ message: expect.not.stringContaining(secret) });
+      }
     }
     expect(await readFile(path, 'utf8')).toBe(original);
   });

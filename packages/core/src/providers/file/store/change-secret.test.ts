@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FAST_PBKDF2, FAST_SCRYPT, rejectionOf, useTempDir } from '../../../../test/support/file.js';
+import { FAST_PBKDF2, FAST_SCRYPT } from '../../../../test/support/file-kdf.js';
+import { useTempDir } from '../../../../test/support/temp-dir.js';
 import type { KeyProvider } from '../../../provider/key-provider.js';
 import type { StoredVersion } from '../../../provider/material-store.js';
 import { createFileProvider } from '../provider.js';
@@ -67,8 +68,7 @@ describe('changeFileKeystoreSecret', () => {
 
     await changeFileKeystoreSecret({ path, password: OLD, newPassword: NEW, newKdf: FAST_PBKDF2 });
 
-    const denied = await rejectionOf(createFileProvider({ path, password: OLD }));
-    expect(denied.code).toBe('AccessDenied');
+    await expect(createFileProvider({ path, password: OLD })).rejects.toMatchObject({ code: 'AccessDenied' });
     const reopened = await createFileProvider({ path, password: NEW });
     expect(await contents(reopened)).toEqual(before);
     expect(await reopened.unwrapKey({ ...wrapped, context })).toEqual(dataKey);
@@ -134,14 +134,15 @@ describe('changeFileKeystoreSecret', () => {
       [{ path: join(dir, 'missing.json'), password: OLD, newPassword: NEW }, 'ConfigError', /does not exist/],
     ];
     for (const [options, code, message] of attempts) {
-      const error = await rejectionOf(
-        changeFileKeystoreSecret({ ...options, newKdf: options.newKdf ?? FAST_SCRYPT }),
-      );
-      expect(error.code, String(message)).toBe(code);
-      expect(error.message).toMatch(message);
+      const attempt = changeFileKeystoreSecret({ ...options, newKdf: options.newKdf ?? FAST_SCRYPT });
+      await expect(attempt, String(message)).rejects.toMatchObject({
+        code,
+        message: expect.stringMatching(message),
+      });
       // No secret in the message.
-      expect(error.message).not.toContain(OLD);
-      expect(error.message).not.toContain(NEW);
+      for (const secret of [OLD, NEW]) {
+        await expect(attempt).rejects.toMatchObject({ message: expect.not.stringContaining(secret) });
+      }
     }
     expect(await readFile(path, 'utf8')).toBe(original);
   });
@@ -152,8 +153,9 @@ describe('changeFileKeystoreSecret', () => {
     doc.keys.billing.description = 'edited by hand';
     const damaged = `${JSON.stringify(doc, null, 2)}\n`;
     await writeFile(path, damaged, { mode: 0o600 });
-    const error = await rejectionOf(changeFileKeystoreSecret({ path, password: OLD, newPassword: NEW }));
-    expect(error.code).toBe('Corrupted');
+    await expect(changeFileKeystoreSecret({ path, password: OLD, newPassword: NEW })).rejects.toMatchObject({
+      code: 'Corrupted',
+    });
     expect(await readFile(path, 'utf8')).toBe(damaged);
   });
 
@@ -173,9 +175,10 @@ describe('changeFileKeystoreSecret', () => {
     expect((await reopened.listVersions?.('billing'))?.map((v) => v.version)).toEqual([1, 2]);
     await reopened.close();
     // The provider still holding the old secret is told to reopen, not given stale keys.
-    const stale = await rejectionOf(other.rotateKey?.('billing') as Promise<unknown>);
-    expect(stale.code).toBe('AccessDenied');
-    expect(stale.message).toMatch(/open it again/);
+    await expect(other.rotateKey?.('billing') as Promise<unknown>).rejects.toMatchObject({
+      code: 'AccessDenied',
+      message: expect.stringMatching(/open it again/),
+    });
     await other.close();
   });
 
@@ -191,7 +194,7 @@ describe('changeFileKeystoreSecret', () => {
         token: 'held',
       }),
     );
-    const error = await rejectionOf(
+    await expect(
       changeFileKeystoreSecret({
         path,
         password: OLD,
@@ -199,8 +202,7 @@ describe('changeFileKeystoreSecret', () => {
         newKdf: FAST_SCRYPT,
         lockTimeoutMs: 200,
       }),
-    );
-    expect(error.code).toBe('ProviderUnavailable');
+    ).rejects.toMatchObject({ code: 'ProviderUnavailable' });
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 });

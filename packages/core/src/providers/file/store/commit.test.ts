@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { rejectionOf, useTempDir } from '../../../../test/support/file.js';
+import { useTempDir } from '../../../../test/support/temp-dir.js';
 import { createKeystore } from '../../../keystore/create-keystore.js';
 
 /**
@@ -68,9 +68,10 @@ describe('file provider: the commit point and the call timeout', () => {
     const ks = await keystore(400);
     // Every stat is slow: the write reaches its commit point only after the call timed out.
     slow.statMs = 250;
-    const error = await rejectionOf(ks.rotate('a'));
-    expect(error.code).toBe('ProviderUnavailable');
-    expect(error.message).toMatch(/did not answer rotateKey within 400 ms/);
+    await expect(ks.rotate('a')).rejects.toMatchObject({
+      code: 'ProviderUnavailable',
+      message: expect.stringMatching(/did not answer rotateKey within 400 ms/),
+    });
     await sleep(1_500);
     slow.statMs = 0;
     expect(await versionsOnDisk(temp.path)).toEqual([1]);

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FAST_SCRYPT, rejectionOf, tempDir } from '../../../../test/support/file.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FAST_SCRYPT } from '../../../../test/support/file-kdf.js';
+import { useTempDir } from '../../../../test/support/temp-dir.js';
+import type { KeystoreError } from '../../../errors/keystore-error.js';
 import { createFileProvider } from '../provider.js';
 import { createFileStore } from './store.js';
 
@@ -12,15 +14,15 @@ import { createFileStore } from './store.js';
  * contents.
  */
 const masterKey = new Uint8Array(randomBytes(32));
+const temp = useTempDir();
 let dir: string;
-let cleanup: () => Promise<void>;
 let path: string;
 let original: string;
 // biome-ignore lint/suspicious/noExplicitAny: the file's JSON, edited freely by the tests
 type FileJson = any;
 
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  dir = temp.dir;
   path = join(dir, 'ks.json');
   const p = await createFileProvider({ path, masterKey, create: true });
   await p.createKey?.('app-data', { description: 'records' });
@@ -30,16 +32,18 @@ beforeEach(async () => {
   await p.close();
   original = await readFile(path, 'utf8');
 });
-afterEach(() => cleanup());
 
 async function openError(text: string) {
   await writeFile(path, text, { mode: 0o600 });
-  const error = await rejectionOf(createFileStore({ path, masterKey }));
-  expect(error.message).toContain(path);
+  const attempt = createFileStore({ path, masterKey });
+  await expect(attempt).rejects.toMatchObject({ message: expect.stringContaining(path) });
   for (const sealed of JSON.parse(original).keys['app-data'].versions.map((v: FileJson) => v.material)) {
-    expect(error.message).not.toContain(sealed);
+    await expect(attempt).rejects.toMatchObject({ message: expect.not.stringContaining(sealed) });
   }
-  return error;
+  return attempt.then(
+    () => expect.unreachable(),
+    (error: KeystoreError) => error,
+  );
 }
 
 async function expectCorrupted(edit: (file: FileJson) => void) {
@@ -193,10 +197,11 @@ describe('file provider: corruption', () => {
     file.kdf = { ...file.kdf, N: 2 ** 20, r: 7, p: 16 };
     await writeFile(made, JSON.stringify(file), { mode: 0o600 });
     const started = Date.now();
-    const error = await rejectionOf(createFileStore({ path: made, password: 'pw' }));
+    await expect(createFileStore({ path: made, password: 'pw' })).rejects.toMatchObject({
+      code: 'Corrupted',
+      message: expect.stringMatching(/kdf parameters are out of range \(scrypt N \* r/),
+    });
     expect(Date.now() - started).toBeLessThan(500);
-    expect(error.code).toBe('Corrupted');
-    expect(error.message).toMatch(/kdf parameters are out of range \(scrypt N \* r/);
   }, 5_000);
 
   it('asks for an upgrade when the file has a newer format version', async () => {
@@ -214,8 +219,8 @@ describe('file provider: corruption', () => {
     const file = JSON.parse(original);
     file.keys.billing.versions[0].material = flipByte(file.keys.billing.versions[0].material, 20);
     await writeFile(path, JSON.stringify(file));
-    expect((await rejectionOf(store.load('app-data'))).code).toBe('Corrupted');
-    expect((await rejectionOf(store.list())).code).toBe('Corrupted');
+    await expect(store.load('app-data')).rejects.toMatchObject({ code: 'Corrupted' });
+    await expect(store.list()).rejects.toMatchObject({ code: 'Corrupted' });
     await writeFile(path, original);
     expect((await store.list()).map((k) => k.keyId).sort()).toEqual(['app-data', 'billing']);
     await store.close();

@@ -3,7 +3,8 @@ import { closeSync, constants, lstatSync, openSync } from 'node:fs';
 import { copyFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FAST_PBKDF2, rejectionOf, useTempDir } from '../../../../test/support/file.js';
+import { FAST_PBKDF2 } from '../../../../test/support/file-kdf.js';
+import { useTempDir } from '../../../../test/support/temp-dir.js';
 import { createFileProvider } from '../provider.js';
 import { createFileStore } from './store.js';
 
@@ -49,13 +50,15 @@ describe.skipIf(process.platform === 'win32')('file provider: not a regular file
     await rename(fifo, at.path);
     fifos.push(at.path);
     const started = Date.now();
-    const error = await rejectionOf(provider.getKey?.('a') ?? Promise.resolve());
-    expect(error.code).toBe('Corrupted');
-    expect(error.message).toContain('not a regular file');
+    await expect(provider.getKey?.('a') ?? Promise.resolve()).rejects.toMatchObject({
+      code: 'Corrupted',
+      message: expect.stringContaining('not a regular file'),
+    });
     expect(Date.now() - started).toBeLessThan(1_000);
     // A write is refused the same way (under the lock, the file is re-read).
-    const rotate = await rejectionOf(provider.rotateKey?.('a') ?? Promise.resolve());
-    expect(rotate.message).toContain('not a regular file');
+    await expect(provider.rotateKey?.('a') ?? Promise.resolve()).rejects.toMatchObject({
+      message: expect.stringContaining('not a regular file'),
+    });
     // Not wedged: with the file back, it works.
     await rename(good, at.path);
     expect((await provider.getKey?.('a'))?.version).toBe(1);
@@ -64,9 +67,10 @@ describe.skipIf(process.platform === 'win32')('file provider: not a regular file
 
   it('refuses to open a FIFO as the keystore file, at once', async () => {
     mkfifo(at.path);
-    const error = await rejectionOf(createFileStore({ path: at.path, password: PASSWORD }));
-    expect(error.code).toBe('Corrupted');
-    expect(error.message).toContain('not a regular file');
+    await expect(createFileStore({ path: at.path, password: PASSWORD })).rejects.toMatchObject({
+      code: 'Corrupted',
+      message: expect.stringContaining('not a regular file'),
+    });
   }, 3_000);
 
   it('does not block on a FIFO in place of the lock file: the write gives up after lockTimeoutMs', async () => {
@@ -84,9 +88,10 @@ describe.skipIf(process.platform === 'win32')('file provider: not a regular file
       createdAt: now,
       versions: [{ version: 1, createdAt: now, state: 'enabled' as const, material: new Uint8Array(32) }],
     };
-    const error = await rejectionOf(store.save?.(key, 0) ?? Promise.resolve());
-    expect(error.code).toBe('ProviderUnavailable');
-    expect(error.message).toContain(`${at.path}.lock`);
+    await expect(store.save?.(key, 0) ?? Promise.resolve()).rejects.toMatchObject({
+      code: 'ProviderUnavailable',
+      message: expect.stringContaining(`${at.path}.lock`),
+    });
     await store.close();
   }, 3_000);
 });

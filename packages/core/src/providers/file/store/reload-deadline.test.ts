@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { FAST_PBKDF2, rejectionOf, useTempDir } from '../../../../test/support/file.js';
+import { FAST_PBKDF2 } from '../../../../test/support/file-kdf.js';
+import { useTempDir } from '../../../../test/support/temp-dir.js';
 import { createKeystore } from '../../../keystore/create-keystore.js';
 import { createFileStore } from './store.js';
 
@@ -41,8 +42,7 @@ describe('file provider: a pending re-read and the call deadline', () => {
 
     hooks.hang = true;
     const started = Date.now();
-    const first = await rejectionOf(ks.encrypt('x'));
-    expect(first.code).toBe('ProviderUnavailable');
+    await expect(ks.encrypt('x')).rejects.toMatchObject({ code: 'ProviderUnavailable' });
     expect(Date.now() - started).toBeLessThan(1_000);
     hooks.hang = false;
     // The hung re-read is still pending (it never settles); this call reads the file afresh.

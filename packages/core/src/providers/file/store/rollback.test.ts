@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rejectionOf, useTempDir } from '../../../../test/support/file.js';
+import { useTempDir } from '../../../../test/support/temp-dir.js';
+import type { KeystoreError } from '../../../errors/keystore-error.js';
 import type { KeyProvider } from '../../../provider/key-provider.js';
 import { createFileProvider } from '../provider.js';
 import { changeFileKeystoreSecret } from './change-secret.js';
@@ -26,11 +27,16 @@ async function provider(path = at.path, extra: { minGeneration?: number } = {}):
 }
 
 async function expectRollback(promise: Promise<unknown> | undefined) {
-  const error = await rejectionOf(promise ?? Promise.resolve());
-  expect(error.code).toBe('Corrupted');
-  expect(error.message).toContain('rolled back');
-  expect(error.message).toContain(at.path);
-  return error;
+  const attempt = promise ?? Promise.resolve();
+  await expect(attempt).rejects.toMatchObject({
+    code: 'Corrupted',
+    message: expect.stringContaining('rolled back'),
+  });
+  await expect(attempt).rejects.toMatchObject({ message: expect.stringContaining(at.path) });
+  return attempt.then(
+    () => expect.unreachable(),
+    (error: KeystoreError) => error,
+  );
 }
 
 describe('file provider: generation and rollback', () => {
@@ -134,11 +140,11 @@ describe('file provider: generation and rollback', () => {
     await (await provider(at.path, { minGeneration: 3 })).close();
     await expectRollback(provider(at.path, { minGeneration: 4 }));
     const missing = join(at.dir, 'missing.json');
-    const error = await rejectionOf(provider(missing, { minGeneration: 1 }));
-    expect(error.code).toBe('ConfigError');
-    expect(error.message).toContain('minGeneration');
-    const bad = await rejectionOf(provider(at.path, { minGeneration: -1 }));
-    expect(bad.code).toBe('ConfigError');
+    await expect(provider(missing, { minGeneration: 1 })).rejects.toMatchObject({
+      code: 'ConfigError',
+      message: expect.stringContaining('minGeneration'),
+    });
+    await expect(provider(at.path, { minGeneration: -1 })).rejects.toMatchObject({ code: 'ConfigError' });
   });
 });
 
@@ -204,20 +210,18 @@ describe('restoreFileKeystore', () => {
     const before = await readFile(at.path, 'utf8');
     const backup = join(at.dir, 'backup.json');
     await copyFile(at.path, backup);
-    const wrong = await rejectionOf(
+    await expect(
       restoreFileKeystore({ path: at.path, from: backup, masterKey: new Uint8Array(32) }),
-    );
-    expect(wrong.code).toBe('AccessDenied');
+    ).rejects.toMatchObject({ code: 'AccessDenied' });
     const file = await onDisk(backup);
     file.keys.a.createdAt = '2000-01-01T00:00:00.000Z';
     await writeFile(backup, JSON.stringify(file));
-    expect((await rejectionOf(restoreFileKeystore({ path: at.path, from: backup, masterKey }))).code).toBe(
-      'Corrupted',
-    );
+    await expect(restoreFileKeystore({ path: at.path, from: backup, masterKey })).rejects.toMatchObject({
+      code: 'Corrupted',
+    });
     expect(await readFile(at.path, 'utf8')).toBe(before);
-    const missing = await rejectionOf(
+    await expect(
       restoreFileKeystore({ path: at.path, from: join(at.dir, 'nope'), masterKey }),
-    );
-    expect(missing.code).toBe('ConfigError');
+    ).rejects.toMatchObject({ code: 'ConfigError' });
   });
 });

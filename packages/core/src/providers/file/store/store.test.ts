@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FAST_PBKDF2, FAST_SCRYPT, rejectionOf, tempDir } from '../../../../test/support/file.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { FAST_PBKDF2, FAST_SCRYPT } from '../../../../test/support/file-kdf.js';
+import { useTempDir } from '../../../../test/support/temp-dir.js';
 import type { KeyProvider } from '../../../provider/key-provider.js';
 import type { StoredKey } from '../../../provider/material-store.js';
 import { tempPathFor } from '../disk/atomic-write.js';
@@ -10,15 +11,14 @@ import { createFileProvider } from '../provider.js';
 import { createFileStore } from './store.js';
 
 const PASSWORD = 'correct horse battery staple';
+const temp = useTempDir();
 let dir: string;
-let cleanup: () => Promise<void>;
 let path: string;
 
 beforeEach(async () => {
-  ({ dir, cleanup } = await tempDir());
+  dir = temp.dir;
   path = join(dir, 'app.keystore.json');
 });
-afterEach(() => cleanup());
 
 const modeOf = async (p: string) => (await stat(p)).mode & 0o777;
 const context = { table: 'patients' };
@@ -86,32 +86,35 @@ describe('file provider: create, open, reopen', () => {
     const again = await createFileProvider({ path, masterKey });
     expect((await again.getKey?.('k'))?.material).toEqual(material);
     await again.close();
-    const wrongKind = await rejectionOf(createFileStore({ path, password: PASSWORD }));
-    expect(wrongKind.code).toBe('ConfigError');
-    expect(wrongKind.message).toContain('master key');
+    await expect(createFileStore({ path, password: PASSWORD })).rejects.toMatchObject({
+      code: 'ConfigError',
+      message: expect.stringContaining('master key'),
+    });
 
     const other = join(dir, 'password.json');
     await (
       await createFileStore({ path: other, password: PASSWORD, create: true, kdf: FAST_PBKDF2 })
     ).close();
-    expect((await rejectionOf(createFileStore({ path: other, masterKey }))).code).toBe('ConfigError');
+    await expect(createFileStore({ path: other, masterKey })).rejects.toMatchObject({ code: 'ConfigError' });
   });
 
   it('reports a wrong password or master key as AccessDenied, without the secret', async () => {
     await (await createFileStore({ path, password: PASSWORD, create: true, kdf: FAST_SCRYPT })).close();
-    const error = await rejectionOf(createFileStore({ path, password: 'Correct horse battery staple' }));
-    expect(error.code).toBe('AccessDenied');
-    expect(error.message).toContain('wrong password or master key');
-    expect(error.message).toContain(path);
-    expect(error.message).not.toContain('horse');
+    const attempt = createFileStore({ path, password: 'Correct horse battery staple' });
+    await expect(attempt).rejects.toMatchObject({
+      code: 'AccessDenied',
+      message: expect.stringContaining('wrong password or master key'),
+    });
+    await expect(attempt).rejects.toMatchObject({ message: expect.stringContaining(path) });
+    await expect(attempt).rejects.toMatchObject({ message: expect.not.stringContaining('horse') });
 
     const keyed = join(dir, 'keyed.json');
     await (
       await createFileStore({ path: keyed, masterKey: new Uint8Array(32).fill(1), create: true })
     ).close();
-    expect(
-      (await rejectionOf(createFileStore({ path: keyed, masterKey: new Uint8Array(32).fill(2) }))).code,
-    ).toBe('AccessDenied');
+    await expect(
+      createFileStore({ path: keyed, masterKey: new Uint8Array(32).fill(2) }),
+    ).rejects.toMatchObject({ code: 'AccessDenied' });
   });
 
   it('accepts a password as bytes, and normalizes string passwords to NFC', async () => {
@@ -121,21 +124,21 @@ describe('file provider: create, open, reopen', () => {
   });
 
   it('refuses a missing file unless create is set, naming the path and the remedy', async () => {
-    const error = await rejectionOf(createFileStore({ path, password: PASSWORD }));
-    expect(error.code).toBe('ConfigError');
-    expect(error.message).toContain(path);
-    expect(error.message).toContain('create: true');
+    const attempt = createFileStore({ path, password: PASSWORD });
+    await expect(attempt).rejects.toMatchObject({
+      code: 'ConfigError',
+      message: expect.stringContaining(path),
+    });
+    await expect(attempt).rejects.toMatchObject({ message: expect.stringContaining('create: true') });
     expect(await readdir(dir)).toEqual([]);
-    const noDir = await rejectionOf(
+    await expect(
       createFileStore({
         path: join(dir, 'missing', 'k.json'),
         password: PASSWORD,
         create: true,
         kdf: FAST_PBKDF2,
       }),
-    );
-    expect(noDir.code).toBe('ConfigError');
-    expect(noDir.message).toContain('does not exist');
+    ).rejects.toMatchObject({ code: 'ConfigError', message: expect.stringContaining('does not exist') });
   });
 
   it('opens an existing file with create: true, using the parameters stored in it', async () => {
@@ -164,9 +167,10 @@ describe('file provider: create, open, reopen', () => {
       { path, password: PASSWORD, lockTimeoutMs: -1 },
     ];
     for (const options of cases) {
-      const error = await rejectionOf(createFileStore({ create: true, ...(options as { path: string }) }));
-      expect(error.code, JSON.stringify(options)).toBe('ConfigError');
-      expect(error.message).not.toContain(PASSWORD);
+      await expect(
+        createFileStore({ create: true, ...(options as { path: string }) }),
+        JSON.stringify(options),
+      ).rejects.toMatchObject({ code: 'ConfigError', message: expect.not.stringContaining(PASSWORD) });
     }
     expect(await readdir(dir)).toEqual([]);
   });
@@ -198,9 +202,10 @@ describe('file provider: on disk', () => {
   it('refuses a file that group or others can access, unless allowed; a write makes it 0600 again', async () => {
     await (await createFileStore({ path, password: PASSWORD, create: true, kdf: FAST_PBKDF2 })).close();
     await chmod(path, 0o644);
-    const error = await rejectionOf(createFileStore({ path, password: PASSWORD }));
-    expect(error.code).toBe('AccessDenied');
-    expect(error.message).toContain('chmod 600');
+    await expect(createFileStore({ path, password: PASSWORD })).rejects.toMatchObject({
+      code: 'AccessDenied',
+      message: expect.stringContaining('chmod 600'),
+    });
     const store = await createFileStore({ path, password: PASSWORD, allowInsecurePermissions: true });
     await store.save?.(storedKey('k', 1), 0);
     expect(await modeOf(path)).toBe(0o600);
@@ -233,10 +238,12 @@ describe('file provider: on disk', () => {
     const a = await createFileStore({ path, password: PASSWORD, create: true, kdf: FAST_PBKDF2 });
     const b = await createFileStore({ path, password: PASSWORD });
     await a.save?.(storedKey('k', 1), 0);
-    expect((await rejectionOf(b.save?.(storedKey('k', 1), 0) as Promise<void>)).code).toBe('KeyExists');
+    await expect(b.save?.(storedKey('k', 1), 0) as Promise<void>).rejects.toMatchObject({
+      code: 'KeyExists',
+    });
     await a.save?.(storedKey('k', 2), 1);
     // b last read version 1; the file has 2 now.
-    expect((await rejectionOf(b.save?.(storedKey('k', 2), 1) as Promise<void>)).code).toBe('Conflict');
+    await expect(b.save?.(storedKey('k', 2), 1) as Promise<void>).rejects.toMatchObject({ code: 'Conflict' });
     expect((await b.load('k'))?.versions).toHaveLength(2);
     await a.close();
     await b.close();
@@ -256,7 +263,7 @@ describe('file provider: on disk', () => {
       { ...bad, keyId: '' },
     ];
     for (const key of cases) {
-      expect((await rejectionOf(store.save?.(key, 0) as Promise<void>)).code).toBe('InvalidArgument');
+      await expect(store.save?.(key, 0) as Promise<void>).rejects.toMatchObject({ code: 'InvalidArgument' });
     }
     expect(await readFile(path, 'utf8')).toBe(before);
     await store.close();
@@ -278,7 +285,7 @@ describe('file provider: on disk', () => {
       await createFileStore({ path: other, password: 'another', create: true, kdf: FAST_PBKDF2 })
     ).close();
     await writeFile(path, await readFile(other), { mode: 0o600 });
-    expect((await rejectionOf(store.load('k'))).code).toBe('AccessDenied');
+    await expect(store.load('k')).rejects.toMatchObject({ code: 'AccessDenied' });
     await store.close();
   });
 
@@ -289,8 +296,10 @@ describe('file provider: on disk', () => {
     await store.close();
     await store.close();
     expect(loaded?.versions[0]?.material).toEqual(new Uint8Array(32));
-    expect((await rejectionOf(store.load('k'))).code).toBe('Closed');
-    expect((await rejectionOf(store.save?.(storedKey('j', 1), 0) as Promise<void>)).code).toBe('Closed');
+    await expect(store.load('k')).rejects.toMatchObject({ code: 'Closed' });
+    await expect(store.save?.(storedKey('j', 1), 0) as Promise<void>).rejects.toMatchObject({
+      code: 'Closed',
+    });
   });
 });
 
