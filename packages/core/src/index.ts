@@ -55,17 +55,17 @@ export {
 export * from './provider.js';
 export { createEnvProvider } from './providers/env/env-provider.js';
 export { DEFAULT_ENV_PREFIX, type EnvProviderOptions, envNameOf } from './providers/env/env-store.js';
-export { createFileProvider, type FileProviderOptions } from './providers/file/file-provider.js';
+export { DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT, type KdfOptions } from './providers/file/format/kdf.js';
+export { createFileProvider, type FileProviderOptions } from './providers/file/provider.js';
 export {
   type ChangeFileSecretOptions,
   changeFileKeystoreSecret,
-} from './providers/file/file-rekey.js';
+} from './providers/file/store/change-secret.js';
 export {
   type RestoreFileKeystoreOptions,
   restoreFileKeystore,
-} from './providers/file/file-restore.js';
-export { createFileStore, type FileStoreOptions } from './providers/file/file-store.js';
-export { DEFAULT_PBKDF2_ITERATIONS, DEFAULT_SCRYPT, type KdfOptions } from './providers/file/kdf.js';
+} from './providers/file/store/restore.js';
+export { createFileStore, type FileStoreOptions } from './providers/file/store/store.js';
 export { createMemoryProvider, type MemoryProviderOptions } from './providers/memory/memory-provider.js';
 export {
   compareDigest,

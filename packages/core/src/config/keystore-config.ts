@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { envProviderDefinition } from '../providers/env/env-definition.js';
-import type { fileProviderDefinition } from '../providers/file/file-definition.js';
+import type { fileProviderDefinition } from '../providers/file/definition.js';
 import type { memoryProviderDefinition } from '../providers/memory/memory-definition.js';
 import type { ProviderOptionsOf } from '../registry/provider-definition.js';
 import type { keystoreConfigSchema } from './config-schema.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { base64UrlVariants } from '../../test/support/base64url-variants.js';
 import { decodeBase64Url, decodeBase64UrlPadded, encodeBase64UrlPadded } from './base64url.js';
-import { base64UrlVariants } from './base64url-variants.js';
 import { createScratch } from './scratch.js';
 
 describe('decodeBase64UrlPadded: exactly what encodeBase64UrlPadded writes', () => {

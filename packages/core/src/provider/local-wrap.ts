@@ -1,7 +1,7 @@
-import { createCipheriv, createDecipheriv, createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
+import { createSecretKey, hkdfSync, type KeyObject } from 'node:crypto';
 import { canonicalBytes, type EncryptionContext } from '../context/encryption-context.js';
+import { GCM_NONCE_LENGTH, GCM_TAG_LENGTH, openAesGcm, sealAesGcm } from '../crypto/aes-gcm.js';
 import { InvalidToken } from '../errors/invalid-token.js';
-import { nextIv } from '../random/iv-pool.js';
 
 /**
  * How material stores wrap a data key under master key material they hold
@@ -15,8 +15,6 @@ import { nextIv } from '../random/iv-pool.js';
  * a wrapped key moved to another key, version or context does not unwrap.
  */
 const FORMAT = 0x01;
-const NONCE_LENGTH = 12;
-const TAG_LENGTH = 16;
 const INFO = Buffer.from('keystore/v1 local-wrap', 'utf8');
 const AAD_LABEL = Buffer.from('keystore/v1', 'utf8');
 
@@ -53,28 +51,15 @@ export function wrapAad(binding: WrapBinding): Buffer {
 }
 
 export function localWrap(wrappingKey: KeyObject, plaintext: Uint8Array, binding: WrapBinding): Uint8Array {
-  const nonce = Buffer.from(nextIv(NONCE_LENGTH));
-  const cipher = createCipheriv('aes-256-gcm', wrappingKey, nonce, { authTagLength: TAG_LENGTH });
-  cipher.setAAD(wrapAad(binding));
-  const body = cipher.update(plaintext);
-  cipher.final();
-  return Buffer.concat([Buffer.of(FORMAT), nonce, body, cipher.getAuthTag()]);
+  return Buffer.concat([Buffer.of(FORMAT), sealAesGcm(wrappingKey, plaintext, wrapAad(binding))]);
 }
 
 /** @throws InvalidToken whatever is wrong (tampered, other key, other version, other context). */
 export function localUnwrap(wrappingKey: KeyObject, wrapped: Uint8Array, binding: WrapBinding): Uint8Array {
-  if (wrapped.length < 1 + NONCE_LENGTH + TAG_LENGTH + 1 || wrapped[0] !== FORMAT) throw new InvalidToken();
-  const buf = Buffer.from(wrapped.buffer, wrapped.byteOffset, wrapped.byteLength);
-  const nonce = buf.subarray(1, 1 + NONCE_LENGTH);
-  const tag = buf.subarray(buf.length - TAG_LENGTH);
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', wrappingKey, nonce, { authTagLength: TAG_LENGTH });
-    decipher.setAAD(wrapAad(binding));
-    decipher.setAuthTag(tag);
-    const out = decipher.update(buf.subarray(1 + NONCE_LENGTH, buf.length - TAG_LENGTH));
-    decipher.final();
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  } catch {
+  if (wrapped.length < 1 + GCM_NONCE_LENGTH + GCM_TAG_LENGTH + 1 || wrapped[0] !== FORMAT) {
     throw new InvalidToken();
   }
+  const plaintext = openAesGcm(wrappingKey, wrapped.subarray(1), wrapAad(binding));
+  if (plaintext === undefined) throw new InvalidToken();
+  return plaintext;
 }

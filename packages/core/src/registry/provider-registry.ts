@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors/keystore-error.js';
 import { envProviderDefinition } from '../providers/env/env-definition.js';
-import { fileProviderDefinition } from '../providers/file/file-definition.js';
+import { fileProviderDefinition } from '../providers/file/definition.js';
 import { memoryProviderDefinition } from '../providers/memory/memory-definition.js';
 import type { ProviderDefinition } from './provider-definition.js';
 

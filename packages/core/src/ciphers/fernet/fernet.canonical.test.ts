@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { base64UrlVariants } from '../../encoding/base64url-variants.js';
-import { expectInvalidToken } from '../../errors/expect-invalid-token.js';
+import { base64UrlVariants } from '../../../test/support/base64url-variants.js';
+import { expectInvalidToken } from '../../../test/support/expect-invalid-token.js';
 import { Fernet } from './fernet.js';
 import { MultiFernet } from './multi-fernet.js';
 

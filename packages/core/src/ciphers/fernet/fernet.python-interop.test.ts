@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { base64UrlVariants } from '../../encoding/base64url-variants.js';
+import { base64UrlVariants } from '../../../test/support/base64url-variants.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
 import { Fernet } from './fernet.js';
 import { MultiFernet } from './multi-fernet.js';

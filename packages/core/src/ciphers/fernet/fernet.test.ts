@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { expectInvalidToken } from '../../../test/support/expect-invalid-token.js';
 import { encodeBase64UrlPadded } from '../../encoding/base64url.js';
-import { expectInvalidToken } from '../../errors/expect-invalid-token.js';
 import { InvalidKey } from '../../errors/invalid-key.js';
 import { Fernet } from './fernet.js';
 

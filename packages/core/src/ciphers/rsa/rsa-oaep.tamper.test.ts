@@ -1,6 +1,6 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectInvalidToken as expectInvalidTokenWithout } from '../../errors/expect-invalid-token.js';
+import { expectInvalidToken as expectInvalidTokenWithout } from '../../../test/support/expect-invalid-token.js';
 import { RsaOaep } from './rsa-oaep.js';
 
 /**
