@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../../test/support/temp-dir.js';
 import { loadConfig } from './load-config.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'keystore-load-config-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** One directory for the whole file. */
+const tmp = useTempDir('keystore.config.json', 'file');
 
 function configError(run: () => unknown): string {
   try {
@@ -34,21 +34,21 @@ const expected = {
 
 describe('loadConfig', () => {
   it('reads keystore.config.json with comments and trailing commas', () => {
-    const cwd = mkdtempSync(join(dir, 'jsonc-'));
+    const cwd = mkdtempSync(join(tmp.dir, 'jsonc-'));
     writeFileSync(join(cwd, 'keystore.config.json'), `\uFEFF${withComments}`);
     expect(loadConfig({ cwd, env: {} }).config).toEqual(expected);
   });
 
   it('reads KEYSTORE_CONFIG inline with comments', () => {
     const inline = `{ "provider": { "type": "memory" }, /* inline */ "defaultKey": "a" }`;
-    expect(loadConfig({ cwd: dir, env: { KEYSTORE_CONFIG: inline } }).config).toEqual({
+    expect(loadConfig({ cwd: tmp.dir, env: { KEYSTORE_CONFIG: inline } }).config).toEqual({
       provider: { type: 'memory' },
       defaultKey: 'a',
     });
   });
 
   it('names the line and column of a syntax error in a file, not its contents', () => {
-    const path = join(dir, 'broken.json');
+    const path = join(tmp.dir, 'broken.json');
     // Line 3, column 14: the missing comma after the password reference.
     writeFileSync(
       path,
@@ -62,7 +62,7 @@ describe('loadConfig', () => {
   it('names the line and column of a syntax error in KEYSTORE_CONFIG', () => {
     const message = configError(() =>
       loadConfig({
-        cwd: dir,
+        cwd: tmp.dir,
         env: { KEYSTORE_CONFIG: '{\n "provider": { "type": "memory" },\n "defaultKey": s3cret }' },
       }),
     );
@@ -71,7 +71,7 @@ describe('loadConfig', () => {
   });
 
   it('reports an unterminated configuration where it ends', () => {
-    const path = join(dir, 'cut.json');
+    const path = join(tmp.dir, 'cut.json');
     writeFileSync(path, '{"provider": {"password": "hunter2"');
     const message = configError(() => loadConfig({ path, env: {} }));
     expect(message).toMatch(
@@ -83,7 +83,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses a field given twice in one object, naming both places', () => {
-    const path = join(dir, 'twice.json');
+    const path = join(tmp.dir, 'twice.json');
     writeFileSync(
       path,
       '{\n  "provider": { "type": "memory" },\n  "defaultKey": "a",\n  "provider": { "type": "file" }\n}',

@@ -1,18 +1,18 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../../test/support/temp-dir.js';
 import { Fernet } from '../ciphers/fernet/fernet.js';
 import type { KeystoreConfig } from '../config/keystore-config.js';
 import { createKeystore } from './create-keystore.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'keystore-config-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+/** One directory for the whole file. */
+const tmp = useTempDir('keystore.config.json', 'file');
 
 async function configError(config: unknown, options = {}): Promise<string> {
   try {
     // Bad on purpose: as configuration read at run time, it reaches the schemas unchecked.
-    await createKeystore(config as KeystoreConfig, { env: {}, cwd: dir, ...options });
+    await createKeystore(config as KeystoreConfig, { env: {}, cwd: tmp.dir, ...options });
   } catch (error) {
     expect((error as { code: string }).code).toBe('ConfigError');
     return (error as Error).message;
@@ -59,26 +59,26 @@ describe('createKeystore', () => {
     const config = { provider: { type: 'env' }, defaultKey: 'app' };
     const inline = await createKeystore(undefined, {
       env: { ...env, KEYSTORE_CONFIG: JSON.stringify(config) },
-      cwd: dir,
+      cwd: tmp.dir,
     });
     const envelope = await inline.encrypt('from env config');
-    writeFileSync(join(dir, 'keystore.config.json'), JSON.stringify(config));
-    const fromFile = await createKeystore(undefined, { env, cwd: dir });
+    writeFileSync(join(tmp.dir, 'keystore.config.json'), JSON.stringify(config));
+    const fromFile = await createKeystore(undefined, { env, cwd: tmp.dir });
     expect(new TextDecoder().decode(await fromFile.decrypt(envelope))).toBe('from env config');
-    writeFileSync(join(dir, 'other.json'), JSON.stringify(config));
+    writeFileSync(join(tmp.dir, 'other.json'), JSON.stringify(config));
     const byPath = await createKeystore(undefined, {
       env: { ...env, KEYSTORE_CONFIG: 'other.json' },
-      cwd: dir,
+      cwd: tmp.dir,
     });
     expect(byPath.defaultKey).toBe('app');
-    rmSync(join(dir, 'keystore.config.json'));
+    rmSync(join(tmp.dir, 'keystore.config.json'));
     expect(await configError(undefined)).toMatch(/no configuration/);
   });
 
   it('reports invalid JSON without echoing it', async () => {
-    writeFileSync(join(dir, 'bad.json'), '{"provider": {"password": "hunter2"');
-    const message = await configError(undefined, { path: join(dir, 'bad.json') });
-    expect(message).toBe(`${join(dir, 'bad.json')}:1:36: expected '}'`);
+    writeFileSync(join(tmp.dir, 'bad.json'), '{"provider": {"password": "hunter2"');
+    const message = await configError(undefined, { path: join(tmp.dir, 'bad.json') });
+    expect(message).toBe(`${join(tmp.dir, 'bad.json')}:1:36: expected '}'`);
     expect(message).not.toContain('hunter2');
   });
 });
@@ -97,7 +97,7 @@ describe('createKeystore options', () => {
   }
 
   it('refuses an unknown option, naming it and the known ones', async () => {
-    expect(await invalidArgument({ bseDir: dir })).toBe(
+    expect(await invalidArgument({ bseDir: tmp.dir })).toBe(
       "createKeystore: unknown option 'bseDir' (known: cwd, env, path, providers, baseDir)",
     );
   });

@@ -7,15 +7,6 @@ import { Keystore } from './keystore.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as KeystoreError).code;
-  }
-  return 'no error';
-}
-
 async function keystore(allowedKeys?: string[] | '*') {
   const provider = await createMemoryProvider({ keys: ['app-data', 'billing', 'other'] });
   return new Keystore({ provider, defaultKey: 'app-data', ...(allowedKeys ? { allowedKeys } : {}) });
@@ -38,17 +29,27 @@ describe('Keystore', () => {
   it('is strict about the context: missing, different, extra or reordered values fail', async () => {
     const ks = await keystore();
     const envelope = await ks.encrypt('x', { context: { a: '1' } });
-    expect(await codeOf(ks.decrypt(envelope))).toBe('InvalidToken');
-    expect(await codeOf(ks.decrypt(envelope, { context: { a: '2' } }))).toBe('InvalidToken');
-    expect(await codeOf(ks.decrypt(envelope, { context: { a: '1', b: '2' } }))).toBe('InvalidToken');
+    await expect(ks.decrypt(envelope)).rejects.toMatchObject({ code: 'InvalidToken' });
+    await expect(ks.decrypt(envelope, { context: { a: '2' } })).rejects.toMatchObject({
+      code: 'InvalidToken',
+    });
+    await expect(ks.decrypt(envelope, { context: { a: '1', b: '2' } })).rejects.toMatchObject({
+      code: 'InvalidToken',
+    });
     const noContext = await ks.encrypt('y');
-    expect(await codeOf(ks.decrypt(noContext, { context: { a: '1' } }))).toBe('InvalidToken');
+    await expect(ks.decrypt(noContext, { context: { a: '1' } })).rejects.toMatchObject({
+      code: 'InvalidToken',
+    });
   });
 
   it('rejects reserved context keys and non-string values', async () => {
     const ks = await keystore();
-    expect(await codeOf(ks.encrypt('x', { context: { 'keystore:alg': 'none' } }))).toBe('InvalidArgument');
-    expect(await codeOf(ks.encrypt('x', { context: { n: 1 as unknown as string } }))).toBe('InvalidArgument');
+    await expect(ks.encrypt('x', { context: { 'keystore:alg': 'none' } })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
+    await expect(ks.encrypt('x', { context: { n: 1 as unknown as string } })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
   });
 
   it('fails every tampered envelope loudly: InvalidToken for the crypto, typed errors for a renamed key', async () => {
@@ -63,9 +64,12 @@ describe('Keystore', () => {
       for (const mask of [0x01, 0x80]) {
         const copy = Buffer.from(bytes);
         copy[i] = (copy[i] ?? 0) ^ mask;
-        const code = await codeOf(
-          ks.decrypt(`${prefix}.${copy.toString('base64url')}.${payload}`, { context: { a: '1' } }),
-        );
+        const code = await ks
+          .decrypt(`${prefix}.${copy.toString('base64url')}.${payload}`, { context: { a: '1' } })
+          .then(
+            () => 'no error',
+            (error: KeystoreError) => error.code,
+          );
         if (i >= 1 && i < 7 && mask === 0x01) {
           // Another provider type ('memory' -> 'lemory'): named in a KeyNotFound.
           expect(code, `byte ${i}`).toBe('KeyNotFound');
@@ -86,32 +90,36 @@ describe('Keystore', () => {
         }
       }
     }
-    expect(await codeOf(ks.decrypt(`${prefix}.${header}A.${payload}`, { context: { a: '1' } }))).toBe(
-      'InvalidToken',
-    );
-    expect(
-      await codeOf(ks.decrypt(`${prefix}.${header}.${payload.slice(0, -4)}`, { context: { a: '1' } })),
-    ).toBe('InvalidToken');
-    expect(await codeOf(ks.decrypt(`${prefix}.${header.slice(0, -2)}.${payload}`))).toBe('InvalidToken');
-    expect(await codeOf(ks.decrypt('ks1.'))).toBe('InvalidToken');
-    expect(await codeOf(ks.decrypt('not an envelope'))).toBe('InvalidToken');
+    await expect(
+      ks.decrypt(`${prefix}.${header}A.${payload}`, { context: { a: '1' } }),
+    ).rejects.toMatchObject({ code: 'InvalidToken' });
+    await expect(
+      ks.decrypt(`${prefix}.${header}.${payload.slice(0, -4)}`, { context: { a: '1' } }),
+    ).rejects.toMatchObject({ code: 'InvalidToken' });
+    await expect(ks.decrypt(`${prefix}.${header.slice(0, -2)}.${payload}`)).rejects.toMatchObject({
+      code: 'InvalidToken',
+    });
+    await expect(ks.decrypt('ks1.')).rejects.toMatchObject({ code: 'InvalidToken' });
+    await expect(ks.decrypt('not an envelope')).rejects.toMatchObject({ code: 'InvalidToken' });
     // Not a string at all is the caller's mistake, not a bad ciphertext (keystore.options.test.ts).
-    expect(await codeOf(ks.decrypt(42 as unknown as string))).toBe('InvalidArgument');
+    await expect(ks.decrypt(42 as unknown as string)).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 
   it('binds contexts exactly: __proto__ keys, lone surrogates and non-plain objects', async () => {
     const ks = await keystore();
     const proto = JSON.parse('{"__proto__":"tenant-A"}') as Record<string, string>;
     const envelope = await ks.encrypt('x', { context: proto });
-    expect(await codeOf(ks.decrypt(envelope))).toBe('InvalidToken');
-    expect(await codeOf(ks.decrypt(envelope, { context: JSON.parse('{"__proto__":"tenant-B"}') }))).toBe(
-      'InvalidToken',
-    );
+    await expect(ks.decrypt(envelope)).rejects.toMatchObject({ code: 'InvalidToken' });
+    await expect(
+      ks.decrypt(envelope, { context: JSON.parse('{"__proto__":"tenant-B"}') }),
+    ).rejects.toMatchObject({ code: 'InvalidToken' });
     expect(text(await ks.decrypt(envelope, { context: JSON.parse('{"__proto__":"tenant-A"}') }))).toBe('x');
-    expect(await codeOf(ks.encrypt('x', { context: { user: '\uD800' } }))).toBe('InvalidArgument');
-    expect(await codeOf(ks.encrypt('x', { context: new Map([['a', '1']]) as never }))).toBe(
-      'InvalidArgument',
-    );
+    await expect(ks.encrypt('x', { context: { user: '\uD800' } })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
+    await expect(ks.encrypt('x', { context: new Map([['a', '1']]) as never })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
     const full = Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, 'v']));
     expect(text(await ks.decrypt(await ks.encrypt('64', { context: full }), { context: full }))).toBe('64');
   });
@@ -123,10 +131,10 @@ describe('Keystore', () => {
     const [, , payload] = b.split('.') as [string, string, string];
     const { formatEnvelope } = await import('../envelope/envelope-format.js');
     const swapped = formatEnvelope({ ...a.header, keyId: 'billing' }, payload);
-    expect(await codeOf(ks.decrypt(swapped))).toBe('InvalidToken');
+    await expect(ks.decrypt(swapped)).rejects.toMatchObject({ code: 'InvalidToken' });
     await ks.rotate('app-data');
     const bumped = formatEnvelope({ ...a.header, version: 2 }, a.payload);
-    expect(await codeOf(ks.decrypt(bumped))).toBe('InvalidToken');
+    await expect(ks.decrypt(bumped)).rejects.toMatchObject({ code: 'InvalidToken' });
     expect(text(await ks.decrypt(formatEnvelope(a.header, a.payload)))).toBe('a');
   });
 
@@ -135,9 +143,9 @@ describe('Keystore', () => {
     const open = new Keystore({ provider, allowedKeys: '*' });
     const envelope = await open.encrypt('x', { key: 'other' });
     const strict = new Keystore({ provider, defaultKey: 'app-data', allowedKeys: ['billing'] });
-    expect(await codeOf(strict.decrypt(envelope))).toBe('AccessDenied');
-    expect(await codeOf(strict.encrypt('x', { key: 'other' }))).toBe('AccessDenied');
-    expect(await codeOf(strict.listVersions('other'))).toBe('AccessDenied');
+    await expect(strict.decrypt(envelope)).rejects.toMatchObject({ code: 'AccessDenied' });
+    await expect(strict.encrypt('x', { key: 'other' })).rejects.toMatchObject({ code: 'AccessDenied' });
+    await expect(strict.listVersions('other')).rejects.toMatchObject({ code: 'AccessDenied' });
     expect((await strict.listKeys()).map((k) => k.keyId)).toEqual(['app-data', 'billing']);
     const prefixed = new Keystore({ provider, allowedKeys: ['oth*'] });
     expect(text(await prefixed.decrypt(envelope))).toBe('x');
@@ -172,22 +180,22 @@ describe('Keystore', () => {
     expect(ks.inspect(moved).version).toBe(2);
     expect(moved.split('.')[2]).toBe(v1.split('.')[2]);
     expect(text(await ks.decrypt(moved, { context: { t: 'x' } }))).toBe('old record');
-    expect(await codeOf(ks.reencrypt(v1))).toBe('InvalidToken');
+    await expect(ks.reencrypt(v1)).rejects.toMatchObject({ code: 'InvalidToken' });
   });
 
   it('needs a default key or an allowed list, and a key to encrypt with', async () => {
     const provider = await createMemoryProvider();
     expect(() => new Keystore({ provider })).toThrow(expect.objectContaining({ code: 'ConfigError' }));
     const ks = new Keystore({ provider, allowedKeys: '*' });
-    expect(await codeOf(ks.encrypt('x'))).toBe('InvalidArgument');
-    expect(await codeOf(ks.encrypt('x', { key: 'missing' }))).toBe('KeyNotFound');
+    await expect(ks.encrypt('x')).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(ks.encrypt('x', { key: 'missing' })).rejects.toMatchObject({ code: 'KeyNotFound' });
   });
 
   it('closes idempotently; afterwards operations fail with Closed', async () => {
     const ks = await keystore();
     await ks.close();
     await ks.close();
-    expect(await codeOf(ks.encrypt('x'))).toBe('Closed');
+    await expect(ks.encrypt('x')).rejects.toMatchObject({ code: 'Closed' });
   });
 });
 

@@ -15,14 +15,6 @@ async function broken(overrides: Partial<KeyProvider>): Promise<KeyProvider> {
   return { ...base, ...overrides };
 }
 
-/** The code a call fails with (or 'no error'). */
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  return promise.then(
-    () => 'no error',
-    (error: { code?: string }) => error.code ?? 'untyped',
-  );
-}
-
 /** A test named after the check it covers; afterAll asserts that every check has one. */
 const covered = new Set<GuardCheck>();
 function check(label: GuardCheck, run: () => Promise<void>): void {
@@ -79,49 +71,59 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
         },
       }),
     );
-    expect(await codeOf(g.wrapKey({ keyId: '', plaintext: dataKey, context }))).toBe('InvalidArgument');
-    expect(await codeOf(g.getKey('a key'))).toBe('InvalidArgument');
-    expect(await codeOf(g.rotateKey(42 as unknown as string))).toBe('InvalidArgument');
+    await expect(g.wrapKey({ keyId: '', plaintext: dataKey, context })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
+    await expect(g.getKey('a key')).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(g.rotateKey(42 as unknown as string)).rejects.toMatchObject({ code: 'InvalidArgument' });
     expect(calls).toBe(0);
   });
 
   check('versionIn', async () => {
     const g = guardProvider(await broken({}));
     for (const version of [0, -1, 1.5, Number.NaN, '1' as unknown as number]) {
-      expect(await codeOf(g.unwrapKey({ ...wrappedInput, version })), String(version)).toBe(
-        'InvalidArgument',
-      );
-      expect(await codeOf(g.getKey('k', version)), String(version)).toBe('InvalidArgument');
+      await expect(g.unwrapKey({ ...wrappedInput, version }), String(version)).rejects.toMatchObject({
+        code: 'InvalidArgument',
+      });
+      await expect(g.getKey('k', version), String(version)).rejects.toMatchObject({
+        code: 'InvalidArgument',
+      });
     }
   });
 
   check('dataKeyIn', async () => {
     const g = guardProvider(await broken({}));
-    expect(await codeOf(g.wrapKey({ keyId: 'k', plaintext: new Uint8Array(3), context }))).toBe(
-      'InvalidArgument',
-    );
-    expect(await codeOf(g.generateDataKey({ keyId: 'k', length: 65, context }))).toBe('InvalidArgument');
-    expect(
-      await codeOf(g.wrapKey({ keyId: 'k', plaintext: dataKey, context: { n: 1 } as never })),
+    await expect(g.wrapKey({ keyId: 'k', plaintext: new Uint8Array(3), context })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
+    await expect(g.generateDataKey({ keyId: 'k', length: 65, context })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
+    await expect(
+      g.wrapKey({ keyId: 'k', plaintext: dataKey, context: { n: 1 } as never }),
       'a context value that is not a string',
-    ).toBe('InvalidArgument');
+    ).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 
   check('wrappedIn', async () => {
     const g = guardProvider(await broken({}));
-    expect(await codeOf(g.unwrapKey({ ...wrappedInput, ciphertext: new Uint8Array(0) }))).toBe(
-      'InvalidArgument',
-    );
-    expect(await codeOf(g.rewrapKey({ ...wrappedInput, ciphertext: 'abc' as never }))).toBe(
-      'InvalidArgument',
-    );
-    expect(await codeOf(g.unwrapKeys([{ ...wrappedInput, keyId: '' }]))).toBe('InvalidArgument');
+    await expect(g.unwrapKey({ ...wrappedInput, ciphertext: new Uint8Array(0) })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
+    await expect(g.rewrapKey({ ...wrappedInput, ciphertext: 'abc' as never })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
+    await expect(g.unwrapKeys([{ ...wrappedInput, keyId: '' }])).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
   });
 
   check('materialIn', async () => {
     const g = guardProvider(await broken({}));
-    expect(await codeOf(g.importKey('new', new Uint8Array(31)))).toBe('InvalidArgument');
-    expect(await codeOf(g.importKey('new', 'x'.repeat(32) as never))).toBe('InvalidArgument');
+    await expect(g.importKey('new', new Uint8Array(31))).rejects.toMatchObject({ code: 'InvalidArgument' });
+    await expect(g.importKey('new', 'x'.repeat(32) as never)).rejects.toMatchObject({
+      code: 'InvalidArgument',
+    });
   });
 
   check('wrappedOut', async () => {
@@ -133,9 +135,10 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
     ];
     for (const out of malformed) {
       const g = guardProvider(await broken({ wrapKey: async () => out as never }));
-      expect(await codeOf(g.wrapKey({ keyId: 'k', plaintext: dataKey, context })), JSON.stringify(out)).toBe(
-        'ProviderError',
-      );
+      await expect(
+        g.wrapKey({ keyId: 'k', plaintext: dataKey, context }),
+        JSON.stringify(out),
+      ).rejects.toMatchObject({ code: 'ProviderError' });
     }
   });
 
@@ -146,12 +149,14 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
       capabilities: { ...base.capabilities, rewrapKey: true },
       rewrapKey: async (input) => ({ keyId: input.keyId, version: 1, ciphertext: new Uint8Array(40) }),
     });
-    expect(await codeOf(g.rewrapKey({ ...wrappedInput, version: 2 }))).toBe('ProviderError');
+    await expect(g.rewrapKey({ ...wrappedInput, version: 2 })).rejects.toMatchObject({
+      code: 'ProviderError',
+    });
   });
 
   check('dataKeyOut', async () => {
     const g = guardProvider(await broken({ unwrapKey: async () => new Uint8Array(5) }));
-    expect(await codeOf(g.unwrapKey(wrappedInput))).toBe('ProviderError');
+    await expect(g.unwrapKey(wrappedInput)).rejects.toMatchObject({ code: 'ProviderError' });
     const base = await broken({});
     const h = guardProvider({
       ...base,
@@ -160,7 +165,9 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
         return { plaintext: new Uint8Array(16), wrapped: real?.wrapped as never };
       },
     });
-    expect(await codeOf(h.generateDataKey({ keyId: 'k', length: 32, context }))).toBe('ProviderError');
+    await expect(h.generateDataKey({ keyId: 'k', length: 32, context })).rejects.toMatchObject({
+      code: 'ProviderError',
+    });
     // The caller's own copy; the provider's buffer is zeroed once copied, so no second copy stays.
     const theirs = new Uint8Array(32).fill(7);
     const i = guardProvider(await broken({ unwrapKey: async () => theirs }));
@@ -179,7 +186,9 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
     ];
     for (const out of answers) {
       const g = guardProvider(await broken({ getKey: async () => out }));
-      expect(await codeOf(g.getKey('k', 2)), `version ${out.version}`).toBe('ProviderError');
+      await expect(g.getKey('k', 2), `version ${out.version}`).rejects.toMatchObject({
+        code: 'ProviderError',
+      });
     }
   });
 
@@ -194,15 +203,15 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
       const g = guardProvider(
         await broken({ rotateKey: async () => out as never, createKey: async () => out as never }),
       );
-      expect(await codeOf(g.rotateKey('k')), JSON.stringify(out)).toBe('ProviderError');
-      expect(await codeOf(g.createKey('k')), JSON.stringify(out)).toBe('ProviderError');
+      await expect(g.rotateKey('k'), JSON.stringify(out)).rejects.toMatchObject({ code: 'ProviderError' });
+      await expect(g.createKey('k'), JSON.stringify(out)).rejects.toMatchObject({ code: 'ProviderError' });
     }
   });
 
   check('listOut', async () => {
     for (const out of [undefined, {}, [{ keyId: 'k' }]]) {
       const g = guardProvider(await broken({ listKeys: async () => out as never }));
-      expect(await codeOf(g.listKeys()), JSON.stringify(out)).toBe('ProviderError');
+      await expect(g.listKeys(), JSON.stringify(out)).rejects.toMatchObject({ code: 'ProviderError' });
     }
   });
 
@@ -214,7 +223,7 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
     ];
     for (const out of answers) {
       const g = guardProvider(await broken({ listVersions: async () => out as never }));
-      expect(await codeOf(g.listVersions('k')), JSON.stringify(out)).toBe('ProviderError');
+      await expect(g.listVersions('k'), JSON.stringify(out)).rejects.toMatchObject({ code: 'ProviderError' });
     }
   });
 
@@ -227,7 +236,7 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
       unwrapKeys: async () => [unwrapped],
       rewrapKeys: async (inputs) => inputs.map(() => new KeyNotFound('gone')),
     });
-    expect(await codeOf(g.unwrapKeys([wrappedInput, wrappedInput]))).toBe('ProviderError');
+    await expect(g.unwrapKeys([wrappedInput, wrappedInput])).rejects.toMatchObject({ code: 'ProviderError' });
     expect(
       unwrapped.every((b) => b === 0),
       'the answer of a refused batch is zeroed',
@@ -273,7 +282,9 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
   check('deadline', async () => {
     const g = guardProvider(await broken({ wrapKey: () => new Promise(() => {}) }), { timeoutMs: 50 });
     const started = Date.now();
-    expect(await codeOf(g.wrapKey({ keyId: 'k', plaintext: dataKey, context }))).toBe('ProviderUnavailable');
+    await expect(g.wrapKey({ keyId: 'k', plaintext: dataKey, context })).rejects.toMatchObject({
+      code: 'ProviderUnavailable',
+    });
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
@@ -310,7 +321,9 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
     const inFlight = g.wrapKey({ keyId: 'k', plaintext: dataKey, context });
     await new Promise((done) => setImmediate(done));
     const closing = g.close();
-    expect(await codeOf(g.wrapKey({ keyId: 'k', plaintext: dataKey, context }))).toBe('Closed');
+    await expect(g.wrapKey({ keyId: 'k', plaintext: dataKey, context })).rejects.toMatchObject({
+      code: 'Closed',
+    });
     release();
     expect((await inFlight).version).toBe(1);
     await Promise.all([closing, g.close()]);

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTempDir } from '../../../test/support/temp-dir.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
 import { RsaOaep } from './rsa-oaep.js';
 
@@ -22,7 +22,8 @@ if (!available && process.env.CI !== 'true') {
 const HASHES = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
 const LABEL = 'tenant=42 ü';
 
-let dir: string;
+/** One directory for the files the OpenSSL CLI reads and writes. */
+const tmp = useTempDir('unused', 'file');
 let counter = 0;
 
 function openssl(args: string[]): void {
@@ -37,7 +38,7 @@ function oaepOptions(hash: string, label: string | undefined): string[] {
 }
 
 function file(name: string, contents?: Uint8Array | string): string {
-  const path = join(dir, `${counter++}-${name}`);
+  const path = join(tmp.dir, `${counter++}-${name}`);
   if (contents !== undefined) writeFileSync(path, contents);
   return path;
 }
@@ -68,18 +69,14 @@ function hex(bytes: Uint8Array): string {
 }
 
 describe.runIf(available || process.env.CI === 'true')('RSA-OAEP interop with the OpenSSL CLI', () => {
+  const _tmp = useTempDir('unused', 'file');
   let publicPem: string;
   let privatePem: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'keystore-rsa-oaep-'));
     const pair = await RsaOaep.generateKeyPairAsync();
     publicPem = pair.publicKey.export({ type: 'spki', format: 'pem' }) as string;
     privatePem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  });
-
-  afterAll(() => {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   describe.each(HASHES)('%s', (hash) => {

@@ -1,7 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../../../test/support/temp-dir.js';
 import { Fernet } from '../../ciphers/fernet/fernet.js';
 import { Keystore } from '../../keystore/keystore.js';
 import { parseDotenv } from './dotenv.js';
@@ -11,6 +10,9 @@ const k1 = Fernet.generateKey();
 const k2 = Fernet.generateKey();
 const k3 = Fernet.generateKey();
 const raw = (k: string) => new Uint8Array(Buffer.from(k, 'base64url'));
+
+/** A fresh directory for each test, and `.env` in it. */
+const tmp = useTempDir('.env');
 
 describe('env provider', () => {
   it('reads versioned variables: KEYSTORE_KEY_<ID>_V<n>', async () => {
@@ -131,16 +133,11 @@ describe('env provider', () => {
   });
 
   it('reads a .env file, the non-empty environment winning over it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keystore-env-'));
-    try {
-      const file = join(dir, '.env');
-      writeFileSync(file, `# keys\nexport KEYSTORE_KEY_A="${k1}"\nKEYSTORE_KEY_B='${k2}' # comment\n`);
-      const p = await createEnvProvider({ envFile: file, env: { KEYSTORE_KEY_B: k3, KEYSTORE_KEY_A: '' } });
-      expect((await p.getKey?.('a'))?.material).toEqual(raw(k1));
-      expect((await p.getKey?.('b'))?.material).toEqual(raw(k3));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const file = tmp.path;
+    writeFileSync(file, `# keys\nexport KEYSTORE_KEY_A="${k1}"\nKEYSTORE_KEY_B='${k2}' # comment\n`);
+    const p = await createEnvProvider({ envFile: file, env: { KEYSTORE_KEY_B: k3, KEYSTORE_KEY_A: '' } });
+    expect((await p.getKey?.('a'))?.material).toEqual(raw(k1));
+    expect((await p.getKey?.('b'))?.material).toEqual(raw(k3));
   });
 });
 
@@ -175,17 +172,12 @@ describe('parseDotenv', () => {
   });
 
   it('refuses a key defined twice in the env file of the provider', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'keystore-env-'));
-    try {
-      const file = join(dir, '.env');
-      writeFileSync(file, `KEYSTORE_KEY_A=${k1}\nKEYSTORE_KEY_A=${k2}\n`);
-      await expect(createEnvProvider({ envFile: file, env: {} })).rejects.toMatchObject({
-        code: 'ConfigError',
-        message: expect.stringMatching(/KEYSTORE_KEY_A is defined twice, on lines 1 and 2/),
-      });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const file = tmp.path;
+    writeFileSync(file, `KEYSTORE_KEY_A=${k1}\nKEYSTORE_KEY_A=${k2}\n`);
+    await expect(createEnvProvider({ envFile: file, env: {} })).rejects.toMatchObject({
+      code: 'ConfigError',
+      message: expect.stringMatching(/KEYSTORE_KEY_A is defined twice, on lines 1 and 2/),
+    });
   });
 
   it('reports a bad line by number only', () => {
