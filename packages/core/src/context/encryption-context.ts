@@ -25,13 +25,25 @@ function isPlainObject(value: object): boolean {
 const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /**
- * Contexts this module made (frozen, keys in canonical order): normalizing
- * one again returns it as it is, and its canonical bytes are computed once.
- * `strict` ones hold no reserved key; `any` ones may.
+ * What this module knows of a context it made (frozen, keys in canonical
+ * order), kept on the object under a symbol no one else holds, as a
+ * non-enumerable property (invisible to `Object.keys`, spreads and JSON):
+ * normalizing it again returns it as it is, and its canonical bytes are
+ * computed once. A copy of it is a plain object again, checked anew.
  */
-const normalizedStrict = new WeakSet<object>();
-const normalizedAny = new WeakSet<object>();
-const canonicalCache = new WeakMap<object, Buffer>();
+const NORMALIZED = Symbol('keystore.normalizedContext');
+
+interface Normalized {
+  /** Holds a reserved (`keystore:`) key: only calls that allow those take it as it is. */
+  readonly reserved: boolean;
+  canonical: Buffer | undefined;
+}
+
+function normalizedOf(context: object): Normalized | undefined {
+  const known = Object.getOwnPropertyDescriptor(context, NORMALIZED)?.value as Normalized | undefined;
+  // Only the frozen object it was made on: a marker copied onto another object is not trusted.
+  return known !== undefined && Object.isFrozen(context) ? known : undefined;
+}
 
 /**
  * Validates a caller's context and returns a frozen copy with sorted keys.
@@ -41,8 +53,9 @@ const canonicalCache = new WeakMap<object, Buffer>();
  */
 export function normalizeContext(context: unknown, { allowReserved = false } = {}): EncryptionContext {
   if (context === undefined || context === null) return EMPTY;
-  if (typeof context === 'object' && (allowReserved ? normalizedAny : normalizedStrict).has(context)) {
-    return context as EncryptionContext;
+  if (typeof context === 'object') {
+    const known = normalizedOf(context);
+    if (known !== undefined && (allowReserved || !known.reserved)) return context as EncryptionContext;
   }
   if (typeof context !== 'object' || Array.isArray(context) || !isPlainObject(context)) {
     throw new InvalidArgument('context must be a plain object of string keys and string values');
@@ -70,16 +83,17 @@ export function normalizeContext(context: unknown, { allowReserved = false } = {
     // defineProperty, not assignment: a key named __proto__ must be an entry, not a prototype change.
     Object.defineProperty(out, key, { value, enumerable: true, writable: false, configurable: false });
   }
-  return register(Object.freeze(out), reserved);
+  return register(out, reserved);
 }
 
-function register(context: EncryptionContext, reserved: boolean): EncryptionContext {
-  normalizedAny.add(context);
-  if (!reserved) normalizedStrict.add(context);
-  return context;
+/** Marks a context this module built and freezes it. */
+function register(context: Record<string, string>, reserved: boolean): EncryptionContext {
+  const known: Normalized = { reserved, canonical: undefined };
+  Object.defineProperty(context, NORMALIZED, { value: known, enumerable: false });
+  return Object.freeze(context);
 }
 
-const EMPTY: EncryptionContext = register(Object.freeze({}), false);
+const EMPTY: EncryptionContext = register({}, false);
 
 /**
  * A normalized context with one reserved entry added (`keystore:alg`, which
@@ -103,7 +117,7 @@ export function withReservedEntry(context: EncryptionContext, key: string, value
     put(k, base[k] as string);
   }
   if (!placed) put(key, value);
-  return register(Object.freeze(out), true);
+  return register(out, true);
 }
 
 /**
@@ -139,11 +153,11 @@ export function canonicalContext(context: EncryptionContext): Buffer {
 
 /** `canonicalContext`, computed once per normalized context; the caller must not change the buffer. @internal */
 export function canonicalBytes(context: EncryptionContext): Buffer {
-  const cached = canonicalCache.get(context);
-  if (cached !== undefined) return cached;
+  const known = normalizedOf(context);
+  if (known?.canonical !== undefined) return known.canonical;
   const keys = Object.keys(context);
   // A context of ours already has its keys in canonical order.
-  if (!normalizedAny.has(context)) keys.sort(compareUtf8);
+  if (known === undefined) keys.sort(compareUtf8);
   let length = 0;
   for (const key of keys)
     length += 8 + Buffer.byteLength(key, 'utf8') + Buffer.byteLength(context[key] as string, 'utf8');
@@ -156,7 +170,7 @@ export function canonicalBytes(context: EncryptionContext): Buffer {
       o += 4 + n;
     }
   }
-  if (normalizedAny.has(context)) canonicalCache.set(context, out);
+  if (known !== undefined) known.canonical = out;
   return out;
 }
 

@@ -85,6 +85,9 @@ export interface BulkOptions extends DecryptOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/** Up to this many bytes, an envelope is joined from its token rather than written piece by piece. */
+const SMALL_PAYLOAD = 64 * 1024;
+
 /** Envelopes per chunk of a bulk call (the provider batches within a chunk). */
 const BULK_CHUNK = 500;
 /** Local re-wraps in flight at once in a bulk re-encryption. */
@@ -230,7 +233,17 @@ export class Keystore {
         contextDigest: contextDigest(context),
         wrappedKey: dataKey.wrapped.ciphertext,
       };
-      // Written in one buffer, not `formatEnvelope(header, fernet.encrypt(...))`: see envelope-writer.ts.
+      // Small (a string: at most 3 UTF-8 bytes a unit): the token in the shared scratch buffer,
+      // then the envelope text joined, a few KiB.
+      if (
+        typeof plaintext === 'string'
+          ? plaintext.length <= SMALL_PAYLOAD / 3
+          : plaintext.length <= SMALL_PAYLOAD
+      ) {
+        const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+        return formatEnvelope(header, fernet.encryptFromParts(bytes, nowSeconds(), nextIv(IV_LENGTH)));
+      }
+      // Large: written in one buffer, not `formatEnvelope(header, fernet.encrypt(...))`: see envelope-writer.ts.
       return writeFernetEnvelope(header, fernet, plaintext, nowSeconds(), nextIv(IV_LENGTH));
     } finally {
       fernet.destroy();

@@ -24,8 +24,9 @@ export function withTimeout<T>(
   operation: string,
   state: CallState,
 ): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
+  // One promise settled by whichever comes first, the call or its timer (no race, no finally:
+  // this runs on every provider call).
+  return new Promise<T>((resolve, reject) => {
     const expire = (graceLeft: boolean) => {
       if (state.committing && graceLeft) {
         timer = setTimeout(() => expire(false), ms);
@@ -41,10 +42,19 @@ export function withTimeout<T>(
         ),
       );
     };
-    timer = setTimeout(() => expire(true), ms);
+    let timer = setTimeout(() => expire(true), ms);
     timer.unref?.();
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        // A backend call cannot be cancelled: if it answers late, no data key of its answer stays in memory.
+        if (state.timedOut) zeroLate(value);
+        else resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        if (!state.timedOut) reject(error);
+      },
+    );
   });
-  // A backend call cannot be cancelled: if it answers late, no data key of its answer stays in memory.
-  promise.then((late) => state.timedOut && zeroLate(late)).catch(() => {});
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

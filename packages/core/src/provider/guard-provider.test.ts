@@ -332,3 +332,21 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
     expect(closes).toBe(1);
   });
 });
+
+describe('guardProvider: adapters that break the async contract', () => {
+  it('maps a synchronous throw and checks a synchronous answer like any other', async () => {
+    const secret = 'sk-live-SECRET';
+    const g = guardProvider(
+      await broken({
+        wrapKey: (() => {
+          throw new Error(secret);
+        }) as never,
+        unwrapKey: (() => new Uint8Array(5)) as never,
+      }),
+    );
+    const thrown = await g.wrapKey({ keyId: 'k', plaintext: dataKey, context }).catch((e: Error) => e);
+    expect(thrown).toMatchObject({ code: 'ProviderError' });
+    expect((thrown as Error).message).not.toContain('SECRET');
+    await expect(g.unwrapKey(wrappedInput)).rejects.toMatchObject({ code: 'ProviderError' });
+  });
+});

@@ -73,12 +73,16 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     if (closed) throw new Closed(`the ${type} provider is closed`);
     const state = newCallState(timeoutMs);
-    const pending = Promise.resolve().then(() => runInCall(state, run));
+    let pending: Promise<T>;
+    try {
+      // Promise.resolve: an adapter that breaks the contract by answering synchronously still goes through the checks.
+      pending = Promise.resolve(runInCall(state, run));
+    } catch (error) {
+      pending = Promise.reject(error);
+    }
     inFlight.add(pending);
-    pending.then(
-      () => inFlight.delete(pending),
-      () => inFlight.delete(pending),
-    );
+    const done = () => inFlight.delete(pending);
+    pending.then(done, done);
     try {
       return await withTimeout(pending, timeoutMs, type, operation, state);
     } catch (error) {
