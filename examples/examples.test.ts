@@ -32,4 +32,13 @@ describe('examples', () => {
     expect(out).toContain('256 bytes -> card 4111-1111-1111-1111');
     expect(out).toContain('round trip ok: true');
   });
+
+  it('custom-provider.mjs: a provider written against @keystore/core/provider alone passes the suite', () => {
+    const out = run('custom-provider.mjs');
+    expect(out).toContain('envelope names {"provider":"table","keyId":"patients","version":1');
+    expect(out).toContain('decrypted: blood type AB+');
+    expect(out).toContain('a typo in its configuration: ConfigError: invalid configuration:');
+    expect(out).toContain("unknown field 'namspace'");
+    expect(out).toMatch(/conformance: \d+ passed, 0 failed, \d+ skipped/);
+  });
 });

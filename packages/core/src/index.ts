@@ -12,12 +12,11 @@ export type { RsaKeyPair, RsaKeyPairOptions } from './ciphers/rsa/key-pair.js';
 export type { RsaOaepHash } from './ciphers/rsa/oaep-params.js';
 export { type RsaKeyFormat, RsaOaep, type RsaOaepOptions } from './ciphers/rsa/rsa-oaep.js';
 export { RsaOaepWebEncryptor, type RsaOaepWebOptions } from './ciphers/rsa/web-encryptor.js';
-export { keystoreConfigSchema, parseConfig } from './config/config-schema.js';
+export { keystoreConfigSchema } from './config/config-schema.js';
 export type {
   CacheConfig,
   KeystoreCacheConfigs,
   KeystoreConfig,
-  KeystoreProviderConfigs,
   ProviderConfig,
 } from './config/keystore-config.js';
 export {
@@ -28,7 +27,6 @@ export {
   loadConfig,
 } from './config/load-config.js';
 export { resolveSecret } from './config/secret-ref.js';
-export { canonicalContext, contextDigest } from './context/encryption-context.js';
 export type { Data } from './encoding/bytes.js';
 export {
   ALGORITHMS,

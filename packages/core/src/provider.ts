@@ -3,8 +3,15 @@
  * what writing one needs (as vercel/ai keeps its provider spec apart from
  * the SDK applications call). Applications import the main entry.
  */
+export { parseConfig } from './config/config-schema.js';
+export type { KeystoreProviderConfigs } from './config/keystore-config.js';
 export { type ResolveContext, type SecretRef, secretRefSchema } from './config/secret-ref.js';
-export { type EncryptionContext, normalizeContext } from './context/encryption-context.js';
+export {
+  canonicalContext,
+  contextDigest,
+  type EncryptionContext,
+  normalizeContext,
+} from './context/encryption-context.js';
 export { InvalidKey } from './errors/invalid-key.js';
 export { InvalidToken } from './errors/invalid-token.js';
 export {

@@ -80,3 +80,43 @@ describe('entry points', () => {
     expect(web.RsaOaepWebEncryptor).toBe(main.RsaOaepWebEncryptor);
   });
 });
+
+describe('@keystore/core/web types', () => {
+  it('type-check in a browser project with no Node types', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync, writeFileSync, mkdirSync, symlinkSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { createRequire } = await import('node:module');
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const project = mkdtempSync(join(tmpdir(), 'keystore-web-types-'));
+    try {
+      mkdirSync(join(project, 'node_modules', '@keystore'), { recursive: true });
+      symlinkSync(join(dist, '..'), join(project, 'node_modules', '@keystore', 'core'));
+      writeFileSync(
+        join(project, 'page.ts'),
+        "import { RsaOaepWebEncryptor, InvalidToken } from '@keystore/core/web';\n" +
+          'export const encrypt = (jwk: JsonWebKey) => RsaOaepWebEncryptor.fromJwk(jwk);\n' +
+          'export const isBad = (e: unknown) => e instanceof InvalidToken;\n',
+      );
+      writeFileSync(
+        join(project, 'tsconfig.json'),
+        JSON.stringify({
+          compilerOptions: {
+            module: 'esnext',
+            moduleResolution: 'bundler',
+            target: 'es2022',
+            lib: ['es2022', 'dom'],
+            types: [],
+            strict: true,
+            noEmit: true,
+          },
+          files: ['page.ts'],
+        }),
+      );
+      // Throws, with tsc's output, if the web entry's types need Node's (Buffer, node:crypto).
+      execFileSync(process.execPath, [tsc, '-p', project], { encoding: 'utf8' });
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+});
