@@ -61,3 +61,20 @@ describe('canonical bytes', () => {
     expect(canonicalContext({ tenant: 'a', id: '7' }).equals(canonicalContext(context))).toBe(true);
   });
 });
+
+describe('what the library knows of its contexts cannot be forged', () => {
+  it('nothing on a context marks it: a frozen look-alike or a Proxy of one is checked anew', () => {
+    const real = normalizeContext({ a: '1' });
+    expect(Object.getOwnPropertySymbols(real)).toEqual([]);
+    expect(() => normalizeContext(Object.freeze({ 'keystore:x': '1' }))).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument' }),
+    );
+    expect(normalizeContext(new Proxy(real, {}))).not.toBe(real);
+  });
+
+  it('lone surrogates never pass, so two contexts cannot share a digest through U+FFFD', () => {
+    expect(() => normalizeContext(Object.freeze({ k: '\uD800' }))).toThrow(
+      expect.objectContaining({ code: 'InvalidArgument' }),
+    );
+  });
+});

@@ -26,23 +26,22 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /**
  * What this module knows of a context it made (frozen, keys in canonical
- * order), kept on the object under a symbol no one else holds, as a
- * non-enumerable property (invisible to `Object.keys`, spreads and JSON):
- * normalizing it again returns it as it is, and its canonical bytes are
- * computed once. A copy of it is a plain object again, checked anew.
+ * order): normalizing it again returns it as it is, and its canonical bytes
+ * are computed once. Kept in a module-private WeakMap keyed by the object
+ * itself, so nothing outside can forge, copy or change it (a marker on the
+ * object, even under a symbol, can be read and copied); a copy of a context
+ * is a plain object again, checked anew.
  */
-const NORMALIZED = Symbol('keystore.normalizedContext');
-
 interface Normalized {
   /** Holds a reserved (`keystore:`) key: only calls that allow those take it as it is. */
   readonly reserved: boolean;
   canonical: Buffer | undefined;
 }
 
+const normalized = new WeakMap<object, Normalized>();
+
 function normalizedOf(context: object): Normalized | undefined {
-  const known = Object.getOwnPropertyDescriptor(context, NORMALIZED)?.value as Normalized | undefined;
-  // Only the frozen object it was made on: a marker copied onto another object is not trusted.
-  return known !== undefined && Object.isFrozen(context) ? known : undefined;
+  return normalized.get(context);
 }
 
 /**
@@ -88,9 +87,9 @@ export function normalizeContext(context: unknown, { allowReserved = false } = {
 
 /** Marks a context this module built and freezes it. */
 function register(context: Record<string, string>, reserved: boolean): EncryptionContext {
-  const known: Normalized = { reserved, canonical: undefined };
-  Object.defineProperty(context, NORMALIZED, { value: known, enumerable: false });
-  return Object.freeze(context);
+  const frozen = Object.freeze(context);
+  normalized.set(frozen, { reserved, canonical: undefined });
+  return frozen;
 }
 
 const EMPTY: EncryptionContext = register({}, false);

@@ -350,3 +350,43 @@ describe('guardProvider: adapters that break the async contract', () => {
     await expect(g.unwrapKey(wrappedInput)).rejects.toMatchObject({ code: 'ProviderError' });
   });
 });
+
+describe('guardProvider: found in review', () => {
+  it('close does not wait on a backend call that never answers: only until its timeout', async () => {
+    const g = guardProvider(await broken({ wrapKey: () => new Promise(() => {}) }), { timeoutMs: 40 });
+    const call = g
+      .wrapKey({ keyId: 'k', plaintext: dataKey, context })
+      .catch((e: Error & { code: string }) => e.code);
+    await new Promise((done) => setTimeout(done, 5));
+    const started = Date.now();
+    await g.close();
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(await call).toBe('ProviderUnavailable');
+  }, 5_000);
+
+  it('a close the adapter starts from its own call waits for that call', async () => {
+    const base = await broken({});
+    let closedDuringCall = false;
+    let inCall = false;
+    let guarded: ReturnType<typeof guardProvider> | undefined;
+    const g = guardProvider({
+      ...base,
+      wrapKey: (input) => {
+        inCall = true;
+        void guarded?.close();
+        const out = base.wrapKey(input);
+        return out.finally(() => {
+          inCall = false;
+        });
+      },
+      close: async () => {
+        closedDuringCall = inCall;
+        await base.close();
+      },
+    });
+    guarded = g;
+    await g.wrapKey({ keyId: 'k', plaintext: dataKey, context });
+    await g.close();
+    expect(closedDuringCall).toBe(false);
+  });
+});

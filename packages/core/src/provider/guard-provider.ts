@@ -73,6 +73,14 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
   async function call<T>(operation: string, run: () => Promise<T>): Promise<T> {
     if (closed) throw new Closed(`the ${type} provider is closed`);
     const state = newCallState(timeoutMs);
+    // Tracked before the adapter runs (a close it starts itself waits for this call), and until
+    // the call's outcome is known to its caller: its answer, or its timeout, so close never
+    // waits on a backend that does not answer.
+    let settle: () => void = () => {};
+    const tracked = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
+    inFlight.add(tracked);
     let pending: Promise<T>;
     try {
       // Promise.resolve: an adapter that breaks the contract by answering synchronously still goes through the checks.
@@ -80,13 +88,13 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     } catch (error) {
       pending = Promise.reject(error);
     }
-    inFlight.add(pending);
-    const done = () => inFlight.delete(pending);
-    pending.then(done, done);
     try {
       return await withTimeout(pending, timeoutMs, type, operation, state);
     } catch (error) {
       throw mapError(type, operation, error);
+    } finally {
+      inFlight.delete(tracked);
+      settle();
     }
   }
 
@@ -100,11 +108,19 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     const results: (R | Error)[] = [];
     for (let i = 0; i < inputs.length; i += BATCH_SIZE) {
       const batch = inputs.slice(i, i + BATCH_SIZE);
-      const answers = await call(operation, () => send(batch));
+      let answers: unknown[];
+      try {
+        answers = await call(operation, () => send(batch));
+      } catch (error) {
+        // The whole call fails: the data keys of earlier batches never reach the caller.
+        zeroLate(results);
+        throw error;
+      }
       try {
         checkBatchOut(type, operation, answers, batch.length);
       } catch (error) {
         zeroLate(answers);
+        zeroLate(results);
         throw error;
       }
       answers.forEach((answer, j) => {

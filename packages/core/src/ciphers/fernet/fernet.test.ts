@@ -237,10 +237,17 @@ describe('Fernet.forDataKey (one message, the Keystore payload cipher)', () => {
     expect(Buffer.from(once.decrypt(normal.encrypt('x'))).toString()).toBe('x');
     expect(Buffer.from(normal.decrypt(once.encrypt('y'))).toString()).toBe('y');
     expect(key[0]).toBe(1); // the caller's key is copied, not taken
+    const token = normal.encrypt('z');
     once.destroy();
-    // Zeroed key: its tokens no longer verify under the real key.
-    expect(() => normal.decrypt(once.encrypt('z'))).toThrow(
-      expect.objectContaining({ code: 'InvalidToken' }),
-    );
+    // Its key is zeros now: it refuses to seal or open anything rather than use them.
+    for (const use of [
+      () => once.encrypt('z'),
+      () => once.decrypt(token),
+      () => once.extractTimestamp(token),
+    ]) {
+      expect(use).toThrow(
+        expect.objectContaining({ code: 'InvalidArgument', message: expect.stringContaining('destroyed') }),
+      );
+    }
   });
 });

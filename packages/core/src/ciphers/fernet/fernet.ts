@@ -12,6 +12,7 @@ import { type Data, toBuffer } from '../../encoding/bytes.js';
 import { tokenScratch } from '../../encoding/scratch.js';
 import { InvalidKey } from '../../errors/invalid-key.js';
 import { InvalidToken } from '../../errors/invalid-token.js';
+import { InvalidArgument } from '../../errors/keystore-error.js';
 import { nextIv } from '../../random/iv-pool.js';
 import { checkOptions, type OptionSpec } from '../../util/check-options.js';
 import type { Cipher } from '../cipher.js';
@@ -50,7 +51,10 @@ function parseKey(key: string | Uint8Array): Buffer {
   if (typeof key === 'string') bytes = decodeBase64Url(key);
   else if (key instanceof Uint8Array) bytes = Buffer.from(key);
   else throw new InvalidKey(BAD_KEY);
-  if (bytes === undefined || bytes.length !== KEY_LENGTH) throw new InvalidKey(BAD_KEY);
+  if (bytes === undefined || bytes.length !== KEY_LENGTH) {
+    bytes?.fill(0);
+    throw new InvalidKey(BAD_KEY);
+  }
   return bytes;
 }
 
@@ -99,9 +103,17 @@ export class Fernet implements Cipher<string> {
     }
   }
 
-  /** @internal Zeroes the key copy of a `forDataKey` Fernet; it cannot be used afterwards. */
+  /** @internal Zeroes the key copy of a `forDataKey` Fernet; it refuses to work afterwards. */
   destroy(): void {
     this.#raw?.fill(0);
+    this.#destroyed = true;
+  }
+
+  #destroyed = false;
+
+  /** A destroyed Fernet's key is zeros: it must never seal or open anything with it. */
+  #checkUsable(): void {
+    if (this.#destroyed) throw new InvalidArgument('this Fernet was destroyed: its key is gone');
   }
 
   /** A fresh key: 32 random bytes, base64url with padding (44 characters). */
@@ -131,6 +143,7 @@ export class Fernet implements Cipher<string> {
    * @internal
    */
   encryptFromParts(plaintext: Buffer, timestamp: number, iv: Uint8Array): string {
+    this.#checkUsable();
     const cipher = createCipheriv('aes-128-cbc', this.#encryptionKey, iv);
     const body = cipher.update(plaintext);
     const tail = cipher.final();
@@ -164,6 +177,7 @@ export class Fernet implements Cipher<string> {
     iv: Uint8Array,
     sink: (piece: Buffer) => void,
   ): void {
+    this.#checkUsable();
     const cipher = createCipheriv('aes-128-cbc', this.#encryptionKey, iv);
     const hmac = createHmac('sha256', this.#signingKey);
     const head = Buffer.allocUnsafe(CIPHERTEXT_OFFSET);
@@ -222,6 +236,7 @@ export class Fernet implements Cipher<string> {
 
   /** @internal Whether the decoded token's HMAC is valid under this key (constant time). */
   verifies(raw: Buffer): boolean {
+    this.#checkUsable();
     const macOffset = raw.length - HMAC_LENGTH;
     const expected = createHmac('sha256', this.#signingKey).update(raw.subarray(0, macOffset)).digest();
     return timingSafeEqual(expected, raw.subarray(macOffset));
