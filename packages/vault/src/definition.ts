@@ -1,0 +1,59 @@
+import { ConfigError, defineProvider, parseConfig, secretRefSchema } from '@keystore/core/provider';
+import { z } from 'zod';
+import { createVaultProvider } from './provider.js';
+
+/**
+ * The `provider` block for type `vault`. Only Transit mode with token auth
+ * is built so far; the other modes and auth methods of the public
+ * configuration are recognised and refused with a message saying so, so a
+ * configuration written for them fails loudly instead of half-working.
+ */
+const tokenAuthSchema = z.object({ method: z.literal('token'), token: secretRefSchema }).strict();
+
+export const vaultConfigSchema = z
+  .object({
+    type: z.literal('vault'),
+    endpoint: z.url({ protocol: /^https?$/ }),
+    mode: z.literal('transit'),
+    auth: tokenAuthSchema,
+    mount: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a path of letters, digits and . _ -')
+      .refine((m) => !m.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or .. segments')
+      .optional(),
+    namespace: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*\/?$/, 'must be a path of letters, digits and . _ -')
+      .optional(),
+  })
+  .strict();
+
+export type VaultConfig = z.infer<typeof vaultConfigSchema>;
+
+function refuseUnbuilt(config: unknown): void {
+  if (config === null || typeof config !== 'object') return;
+  const { mode, auth } = config as { mode?: unknown; auth?: unknown };
+  if (mode === 'kv') throw new ConfigError("provider.mode: 'kv' is not available yet; use 'transit'");
+  const method =
+    auth !== null && typeof auth === 'object' ? (auth as { method?: unknown }).method : undefined;
+  if (method === 'approle' || method === 'kubernetes') {
+    throw new ConfigError(`provider.auth.method: '${method}' is not available yet; use 'token'`);
+  }
+}
+
+export const keystoreProvider = defineProvider<VaultConfig>({
+  type: 'vault',
+  parseConfig(config) {
+    refuseUnbuilt(config);
+    return parseConfig(vaultConfigSchema, config, 'provider');
+  },
+  async create(config, context) {
+    return createVaultProvider({
+      endpoint: config.endpoint,
+      mode: config.mode,
+      token: context.resolveSecret(config.auth.token, 'provider.auth.token'),
+      ...(config.mount === undefined ? {} : { mount: config.mount }),
+      ...(config.namespace === undefined ? {} : { namespace: config.namespace }),
+    });
+  },
+});

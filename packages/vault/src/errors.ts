@@ -1,0 +1,84 @@
+import {
+  AccessDenied,
+  InvalidToken,
+  isKeystoreError,
+  KeyNotFound,
+  type KeystoreError,
+  ProviderError,
+  ProviderUnavailable,
+} from '@keystore/core/provider';
+
+/**
+ * Vault's errors as our typed errors. Vault answers with a status and a list
+ * of messages; the messages are matched here against the few we know
+ * (measured on OpenBao 2.7; HashiCorp Vault words them the same), but never
+ * copied into ours: a response body is the backend's text, not ours, and may
+ * echo what was sent. No error keeps the original as `cause` for the same
+ * reason (node-vault's error carries the whole body).
+ */
+
+/** Messages that mean the key, or the version asked for, does not exist. */
+const KEY_NOT_FOUND = [/encryption key not found/i, /^key not found/i, /version is too new/i];
+/** Messages that mean the ciphertext cannot be decrypted with this key and context. */
+const INVALID_CIPHERTEXT = [
+  /message authentication failed/i,
+  /invalid ciphertext/i,
+  /unable to decode ciphertext/i,
+  /illegal base64/i,
+];
+/** Below `min_decryption_version`: the version was retired on purpose. */
+const VERSION_DISABLED = [/ciphertext version is disabled/i];
+
+/** No HTTP answer (refused, reset, DNS, timed out): thrown by the client's transport. */
+export class VaultTransportError extends Error {
+  constructor(readonly reason: 'timeout' | 'network') {
+    super(reason === 'timeout' ? 'the request to Vault timed out' : 'Vault cannot be reached');
+    this.name = 'VaultTransportError';
+  }
+}
+
+interface ApiError {
+  readonly statusCode: number;
+  readonly messages: readonly string[];
+}
+
+/** node-vault's ApiResponseError: `response: { statusCode, body: { errors: [...] } }`. */
+function apiError(error: unknown): ApiError | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const response = (error as { response?: unknown }).response;
+  if (response === null || typeof response !== 'object') return undefined;
+  const statusCode = (response as { statusCode?: unknown }).statusCode;
+  if (typeof statusCode !== 'number') return undefined;
+  const body = (response as { body?: unknown }).body;
+  const errors =
+    body !== null && typeof body === 'object' ? (body as { errors?: unknown }).errors : undefined;
+  const messages = Array.isArray(errors) ? errors.filter((m): m is string => typeof m === 'string') : [];
+  return { statusCode, messages };
+}
+
+const matches = (messages: readonly string[], patterns: readonly RegExp[]) =>
+  messages.some((m) => patterns.some((p) => p.test(m)));
+
+export function mapVaultError(error: unknown): KeystoreError {
+  if (isKeystoreError(error)) return error;
+  if (error instanceof VaultTransportError) return new ProviderUnavailable(error.message);
+  const api = apiError(error);
+  if (api === undefined) return new ProviderError('the request to Vault failed');
+  const { statusCode, messages } = api;
+  if (statusCode === 503 || statusCode === 502 || statusCode === 504 || statusCode === 429) {
+    return new ProviderUnavailable(
+      `Vault is unavailable (HTTP ${statusCode}: sealed, standby, or overloaded)`,
+    );
+  }
+  if (statusCode === 403) return new AccessDenied('Vault refused the request (HTTP 403: permission denied)');
+  if (statusCode === 404) return new KeyNotFound('the Transit key does not exist');
+  if (statusCode === 400) {
+    if (matches(messages, KEY_NOT_FOUND))
+      return new KeyNotFound('the Transit key, or key version, does not exist');
+    if (matches(messages, VERSION_DISABLED)) {
+      return new KeyNotFound('the key version is disabled (below the key min_decryption_version)');
+    }
+    if (matches(messages, INVALID_CIPHERTEXT)) return new InvalidToken();
+  }
+  return new ProviderError(`Vault answered HTTP ${statusCode}`);
+}

@@ -1,0 +1,2 @@
+export { keystoreProvider, type VaultConfig, vaultConfigSchema } from './definition.js';
+export { createVaultProvider, DEFAULT_TRANSIT_MOUNT, type VaultProviderOptions } from './provider.js';

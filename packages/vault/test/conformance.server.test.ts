@@ -1,0 +1,28 @@
+import { randomBytes } from 'node:crypto';
+import { runConformanceSuite } from '@keystore/conformance';
+import { describe, it } from 'vitest';
+import { requireService } from '../../../test-infra/vitest/services.js';
+import { createVaultProvider } from '../src/index.js';
+
+const vault = await requireService('vault');
+const options = {
+  endpoint: vault.env.VAULT_ADDR ?? '',
+  token: vault.env.VAULT_TOKEN ?? '',
+  mount: vault.env.VAULT_TRANSIT_MOUNT ?? 'transit',
+};
+// Transit keys cannot be deleted by the provider: every run gets a prefix of its own.
+const keyPrefix = `conformance-${randomBytes(4).toString('hex')}-`;
+
+describe.skipIf(vault.skip)('vault transit', () => {
+  runConformanceSuite({
+    name: 'vault (transit)',
+    describe,
+    it,
+    factory: async () => ({
+      provider: await createVaultProvider(options),
+      keyPrefix,
+      // Port 9 (discard) on localhost: nothing listens there.
+      unreachable: () => createVaultProvider({ ...options, endpoint: 'http://127.0.0.1:9' }),
+    }),
+  });
+});
