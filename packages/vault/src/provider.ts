@@ -255,8 +255,17 @@ export async function createVaultProvider(options: VaultProviderOptions): Promis
       open();
       const name = transitName(keyId);
       beginCommit('rotating the Transit key');
-      await client.request('POST', `${mount}/keys/${name}/rotate`);
-      return metadata(name);
+      const body = await client.request('POST', `${mount}/keys/${name}/rotate`);
+      // Vault and OpenBao answer with the key as this rotation left it (read under the
+      // key's lock); a later read could see a concurrent rotation's version instead.
+      const rotated = keyResponse.safeParse(body);
+      if (!rotated.success) return metadata(name);
+      const first = rotated.data.data.keys['1'];
+      return {
+        keyId: name,
+        latestVersion: rotated.data.data.latest_version,
+        ...(first === undefined ? {} : { createdAt: isoTime(first) }),
+      };
     },
 
     async listVersions(keyId: string): Promise<KeyVersionInfo[]> {
