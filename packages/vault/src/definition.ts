@@ -30,6 +30,13 @@ export const vaultConfigSchema = z
 
 export type VaultConfig = z.infer<typeof vaultConfigSchema>;
 
+// `createKeystore({ provider: { type: 'vault', ... } })` type-checks once this package is imported.
+declare module '@keystore/core/provider' {
+  interface KeystoreProviderConfigs {
+    vault: Omit<VaultConfig, 'type'>;
+  }
+}
+
 function refuseUnbuilt(config: unknown): void {
   if (config === null || typeof config !== 'object') return;
   const { mode, auth } = config as { mode?: unknown; auth?: unknown };

@@ -26,6 +26,14 @@ const INVALID_CIPHERTEXT = [
   /unable to decode ciphertext/i,
   /illegal base64/i,
 ];
+/**
+ * OpenBao's transactional storage refusing a write that raced another one on
+ * the same key (measured on 2.7.2: concurrent `rotate` calls, HTTP 500).
+ * Not safe to retry: measured, a rotation retried after this answer can
+ * still add a version of its own (the failed one took effect in the server's
+ * cache), so its outcome is unknown and we say so.
+ */
+const WRITE_CONFLICT = [/transaction commit failed/i];
 /** Below `min_decryption_version`: the version was retired on purpose. */
 const VERSION_DISABLED = [/ciphertext version is disabled/i];
 
@@ -68,6 +76,11 @@ export function mapVaultError(error: unknown): KeystoreError {
   if (statusCode === 503 || statusCode === 502 || statusCode === 504 || statusCode === 429) {
     return new ProviderUnavailable(
       `Vault is unavailable (HTTP ${statusCode}: sealed, standby, or overloaded)`,
+    );
+  }
+  if (statusCode === 500 && matches(messages, WRITE_CONFLICT)) {
+    return new ProviderError(
+      'vault: a concurrent write to the same key made the storage transaction fail (HTTP 500); the outcome is unknown',
     );
   }
   if (statusCode === 403) return new AccessDenied('Vault refused the request (HTTP 403: permission denied)');

@@ -148,6 +148,24 @@ export async function createVaultProvider(options: VaultProviderOptions): Promis
   /** Keys seen to exist: `encrypt` creates a missing key (upsert), so wrapKey checks first. */
   const known = new Set<string>();
 
+  /**
+   * Rotations of one key, one at a time in this process: OpenBao's storage
+   * fails concurrent rotations of a key with HTTP 500 (see errors.ts), an
+   * answer after which the rotation may or may not have happened. Rotations
+   * from several processes at once can still meet it.
+   */
+  const rotations = new Map<string, Promise<unknown>>();
+  function serialized<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const previous = rotations.get(name) ?? Promise.resolve();
+    const next = previous.then(fn, fn);
+    const tail = next.catch(() => {});
+    rotations.set(name, tail);
+    void tail.then(() => {
+      if (rotations.get(name) === tail) rotations.delete(name);
+    });
+    return next;
+  }
+
   const open = () => {
     if (closed) throw new Closed('vault: the provider was closed');
   };
@@ -254,18 +272,20 @@ export async function createVaultProvider(options: VaultProviderOptions): Promis
     async rotateKey(keyId: string): Promise<KeyMetadata> {
       open();
       const name = transitName(keyId);
-      beginCommit('rotating the Transit key');
-      const body = await client.request('POST', `${mount}/keys/${name}/rotate`);
-      // Vault and OpenBao answer with the key as this rotation left it (read under the
-      // key's lock); a later read could see a concurrent rotation's version instead.
-      const rotated = keyResponse.safeParse(body);
-      if (!rotated.success) return metadata(name);
-      const first = rotated.data.data.keys['1'];
-      return {
-        keyId: name,
-        latestVersion: rotated.data.data.latest_version,
-        ...(first === undefined ? {} : { createdAt: isoTime(first) }),
-      };
+      return serialized(name, async () => {
+        beginCommit('rotating the Transit key');
+        const body = await client.request('POST', `${mount}/keys/${name}/rotate`);
+        // Vault and OpenBao answer with the key as this rotation left it (read under the
+        // key's lock); a later read could see a concurrent rotation's version instead.
+        const rotated = keyResponse.safeParse(body);
+        if (!rotated.success) return metadata(name);
+        const first = rotated.data.data.keys['1'];
+        return {
+          keyId: name,
+          latestVersion: rotated.data.data.latest_version,
+          ...(first === undefined ? {} : { createdAt: isoTime(first) }),
+        };
+      });
     },
 
     async listVersions(keyId: string): Promise<KeyVersionInfo[]> {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { runConformanceSuite } from '@keystore/conformance';
+import { requireService } from '@keystore/test-infra/vitest';
 import { describe, it } from 'vitest';
-import { requireService } from '../../../test-infra/vitest/services.js';
 import { createVaultProvider } from '../src/index.js';
 
 const vault = await requireService('vault');

@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createKeystore } from '@keystore/core';
+import type { ProviderDefinition } from '@keystore/core/provider';
+import { requireService } from '@keystore/test-infra/vitest';
 import { describe, expect, it } from 'vitest';
-import { requireService } from '../../../test-infra/vitest/services.js';
 import { createVaultProvider, keystoreProvider } from '../src/index.js';
 
 const vault = await requireService('vault');
@@ -56,7 +57,11 @@ describe.skipIf(vault.skip)('vault transit against OpenBao', () => {
         defaultKey: keyId,
       },
       // Passed by hand: in this workspace core cannot import @keystore/vault (pnpm's strict layout).
-      { env: { KEYSTORE_TEST_VAULT_TOKEN: options.token }, providers: { vault: keystoreProvider } },
+      // The cast: core types custom definitions as ProviderDefinition<never>, as its built-ins are.
+      {
+        env: { KEYSTORE_TEST_VAULT_TOKEN: options.token },
+        providers: { vault: keystoreProvider as ProviderDefinition<never> },
+      },
     );
     await keystore.createKey(keyId);
     const envelope = await keystore.encrypt('blood type AB+', { context: { id: '1' } });
