@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { createVaultProvider } from './provider.js';
 
 /**
- * The `provider` block for type `vault`. Only Transit mode with token auth
- * is built so far; the other modes and auth methods of the public
+ * The `provider` block for type `vault`. Transit and KV modes with token
+ * auth are built so far; the other auth methods of the public
  * configuration are recognised and refused with a message saying so, so a
  * configuration written for them fails loudly instead of half-working.
  */
@@ -14,12 +14,18 @@ export const vaultConfigSchema = z
   .object({
     type: z.literal('vault'),
     endpoint: z.url({ protocol: /^https?$/ }),
-    mode: z.literal('transit'),
+    mode: z.enum(['transit', 'kv']),
     auth: tokenAuthSchema,
     mount: z
       .string()
       .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a path of letters, digits and . _ -')
       .refine((m) => !m.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or .. segments')
+      .optional(),
+    /** KV mode: the folder of the keys under the mount (kv/paths.ts checks it in full). */
+    pathPrefix: z
+      .string()
+      .regex(/^(?:[A-Za-z0-9_.-]+\/)+$/, "must be segments of letters, digits and . _ -, each ending in '/'")
+      .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or .. segments')
       .optional(),
     namespace: z
       .string()
@@ -39,8 +45,10 @@ declare module '@keystore/core/provider' {
 
 function refuseUnbuilt(config: unknown): void {
   if (config === null || typeof config !== 'object') return;
-  const { mode, auth } = config as { mode?: unknown; auth?: unknown };
-  if (mode === 'kv') throw new ConfigError("provider.mode: 'kv' is not available yet; use 'transit'");
+  const { mode, auth, pathPrefix } = config as { mode?: unknown; auth?: unknown; pathPrefix?: unknown };
+  if (pathPrefix !== undefined && mode !== 'kv') {
+    throw new ConfigError("provider.pathPrefix: only mode 'kv' has a path prefix");
+  }
   const method =
     auth !== null && typeof auth === 'object' ? (auth as { method?: unknown }).method : undefined;
   if (method === 'approle' || method === 'kubernetes') {
@@ -61,6 +69,7 @@ export const keystoreProvider = defineProvider<VaultConfig>({
       token: context.resolveSecret(config.auth.token, 'provider.auth.token'),
       ...(config.mount === undefined ? {} : { mount: config.mount }),
       ...(config.namespace === undefined ? {} : { namespace: config.namespace }),
+      ...(config.pathPrefix === undefined ? {} : { pathPrefix: config.pathPrefix }),
     });
   },
 });

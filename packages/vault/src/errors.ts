@@ -1,5 +1,6 @@
 import {
   AccessDenied,
+  Conflict,
   InvalidToken,
   isKeystoreError,
   KeyNotFound,
@@ -34,6 +35,14 @@ const INVALID_CIPHERTEXT = [
  * cache), so its outcome is unknown and we say so.
  */
 const WRITE_CONFLICT = [/transaction commit failed/i];
+/**
+ * KV v2 refusing a write whose `cas` is not the secret's current version
+ * (measured on OpenBao 2.7.2: HTTP 400, for a create with `cas: 0` on an
+ * existing secret too). Nothing was written: safe to retry from a fresh read.
+ */
+const CAS_MISMATCH = [/check-and-set parameter did not match the current version/i];
+/** A 404 for a path no engine is mounted at: not an absent key (a mistyped mount). */
+const NO_ROUTE = [/no handler for route/i];
 /** Below `min_decryption_version`: the version was retired on purpose. */
 const VERSION_DISABLED = [/ciphertext version is disabled/i];
 
@@ -84,8 +93,14 @@ export function mapVaultError(error: unknown): KeystoreError {
     );
   }
   if (statusCode === 403) return new AccessDenied('Vault refused the request (HTTP 403: permission denied)');
+  if (statusCode === 404 && matches(messages, NO_ROUTE)) {
+    return new ProviderError('vault: no secrets engine is mounted at that path (HTTP 404)');
+  }
   if (statusCode === 404) return new KeyNotFound('the Transit key does not exist');
   if (statusCode === 400) {
+    if (matches(messages, CAS_MISMATCH)) {
+      return new Conflict('vault: the KV secret was changed concurrently (check-and-set)');
+    }
     if (matches(messages, KEY_NOT_FOUND))
       return new KeyNotFound('the Transit key, or key version, does not exist');
     if (matches(messages, VERSION_DISABLED)) {

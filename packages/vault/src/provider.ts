@@ -21,17 +21,20 @@ import {
 } from '@keystore/core/provider';
 import { z } from 'zod';
 import { createVaultClient, type VaultClient } from './client.js';
+import { createKvProvider } from './kv/provider.js';
 
 /** Options of `createVaultProvider` (the configuration block, with the token resolved). */
 export interface VaultProviderOptions {
   /** `http(s)://host:port` of Vault or OpenBao, without `/v1`. */
   readonly endpoint: string;
-  /** Only Transit is built so far. */
-  readonly mode?: 'transit';
+  /** `transit` (default): keys stay in Vault; `kv`: key material in KV v2 (kv/provider.ts). */
+  readonly mode?: 'transit' | 'kv';
   /** A Vault token (the value, not a reference). */
   readonly token: string;
-  /** The Transit mount; default `transit`. */
+  /** The Transit mount (default `transit`), or in KV mode the KV v2 mount (default `secret`). */
   readonly mount?: string;
+  /** KV mode only: the folder of the keys under the mount, ending in `/`; default `keystore/`. */
+  readonly pathPrefix?: string;
   /** Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace`. */
   readonly namespace?: string;
   /** Upper bound of one request outside a guarded call (which has its own deadline); default 30 s. */
@@ -132,8 +135,9 @@ function dataKeyBits(length: number): number {
 }
 
 export async function createVaultProvider(options: VaultProviderOptions): Promise<KeyProvider> {
+  if (options.mode === 'kv') return createKvProvider(options);
   if ((options.mode ?? 'transit') !== 'transit') {
-    throw new InvalidArgument("vault: mode 'kv' is not available yet; use mode 'transit'");
+    throw new InvalidArgument("vault: mode must be 'transit' or 'kv'");
   }
   const mount = options.mount ?? DEFAULT_TRANSIT_MOUNT;
   if (!MOUNT.test(mount))
