@@ -17,8 +17,20 @@ describe('vault configuration', () => {
     });
   });
 
+  it('accepts kv mode with a mount and a path prefix', () => {
+    expect(
+      keystoreProvider.parseConfig({ ...valid, mode: 'kv', mount: 'secret', pathPrefix: 'apps/billing/' }),
+    ).toMatchObject({ mode: 'kv', mount: 'secret', pathPrefix: 'apps/billing/' });
+    expect(keystoreProvider.parseConfig({ ...valid, mode: 'kv' })).toMatchObject({ mode: 'kv' });
+  });
+
   it.each([
-    [{ ...valid, mode: 'kv' }, /provider\.mode: 'kv' is not available yet/],
+    [{ ...valid, mode: 'kv', pathPrefix: '../' }, /provider\.pathPrefix/],
+    [{ ...valid, mode: 'kv', pathPrefix: 'a/../' }, /provider\.pathPrefix/],
+    [{ ...valid, mode: 'kv', pathPrefix: 'keystore' }, /provider\.pathPrefix/],
+    [{ ...valid, mode: 'kv', pathPrefix: '/keystore/' }, /provider\.pathPrefix/],
+    [{ ...valid, mode: 'transit', pathPrefix: 'keystore/' }, /provider\.pathPrefix: only mode 'kv'/],
+    [{ ...valid, mode: 'kv2' }, /provider\.mode/],
     [{ ...valid, auth: { method: 'approle', roleId: { env: 'R' } } }, /'approle' is not available yet/],
     [{ ...valid, auth: { method: 'kubernetes', role: 'r' } }, /'kubernetes' is not available yet/],
     [{ ...valid, auth: { method: 'token', token: 'inline' } }, /provider\.auth\.token/],

@@ -14,6 +14,9 @@ describe('mapVaultError', () => {
     [api(503, 'Vault is sealed'), 'ProviderUnavailable'],
     [api(403, 'permission denied'), 'AccessDenied'],
     [api(404), 'KeyNotFound'],
+    // Measured on OpenBao 2.7.2: a KV v2 write whose cas is not the current version.
+    [api(400, 'check-and-set parameter did not match the current version'), 'Conflict'],
+    [api(404, 'no handler for route "nomount/data/x". route entry not found.'), 'ProviderError'],
     [api(400, 'encryption key not found'), 'KeyNotFound'],
     [api(400, 'key not found'), 'KeyNotFound'],
     [api(400, 'invalid ciphertext: version is too new'), 'KeyNotFound'],

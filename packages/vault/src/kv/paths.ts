@@ -52,7 +52,9 @@ export interface KvPaths {
 
 export function kvPaths(mount: string, pathPrefix: string): KvPaths {
   if (!isKvMount(mount)) {
-    throw new InvalidArgument('vault: mount must be a path of letters, digits and . _ - (no . or .. segments)');
+    throw new InvalidArgument(
+      'vault: mount must be a path of letters, digits and . _ - (no . or .. segments)',
+    );
   }
   if (!isKvPathPrefix(pathPrefix)) {
     throw new InvalidArgument(
