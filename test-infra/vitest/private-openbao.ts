@@ -37,7 +37,7 @@ export interface PrivateOpenBaoTls {
   caFile: string;
   /** A CA that signed nothing here (for "wrong CA" tests). */
   otherCaFile: string;
-  /** The name in the server certificate besides localhost and 127.0.0.1. */
+  /** The name in the server certificate besides localhost (the address 127.0.0.1 is not in it). */
   serverName: string;
   clientCertFile: string;
   clientKeyFile: string;
@@ -92,7 +92,10 @@ function openssl(args: string[], cwd: string): void {
   }
 }
 
-/** A CA, a server certificate (localhost, 127.0.0.1, SERVER_NAME), a client certificate, another CA. */
+/**
+ * A CA, a server certificate for SERVER_NAME and localhost (not 127.0.0.1: a client of
+ * https://127.0.0.1 needs serverName), a client certificate, and an unrelated CA.
+ */
 function makePki(dir: string) {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
   const ca = (name: string) =>
@@ -145,7 +148,7 @@ function makePki(dir: string) {
   leaf(
     'server',
     `/CN=${SERVER_NAME}`,
-    `subjectAltName=DNS:${SERVER_NAME},DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n`,
+    `subjectAltName=DNS:${SERVER_NAME},DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n`,
   );
   leaf(
     'client',

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { ConfigError } from '@keystore/core/provider';
 
 /**
@@ -24,11 +24,13 @@ export interface VaultTlsOptions {
   readonly serverName?: string;
 }
 
-/** What the https agent gets. */
+/**
+ * What the https agent gets: an OpenSSL context, not the PEM texts. With
+ * NODE_DEBUG=http Node prints the agent's options when it connects; a
+ * context prints as an opaque object, a `key` option would print the key.
+ */
 export interface TlsMaterial {
-  readonly ca?: Buffer;
-  readonly cert?: Buffer;
-  readonly key?: Buffer;
+  readonly secureContext: SecureContext;
   readonly serverName?: string;
 }
 
@@ -79,9 +81,10 @@ export function loadTls(options: VaultTlsOptions | undefined, endpoint: string):
   ) {
     throw new ConfigError('tls.serverName: must be a host name');
   }
+  let secureContext: SecureContext;
   try {
-    // The checks OpenSSL makes (PEM syntax, the key matching the certificate), now and not on the first call.
-    createSecureContext({
+    // OpenSSL's checks (PEM syntax, the key matching the certificate) now, not on the first call.
+    secureContext = createSecureContext({
       ...(ca === undefined ? {} : { ca }),
       ...(cert === undefined ? {} : { cert, key }),
     });
@@ -91,10 +94,8 @@ export function loadTls(options: VaultTlsOptions | undefined, endpoint: string):
     throw new ConfigError(
       `tls: the certificates or key cannot be used (${code}): not PEM, an encrypted key, or a key that does not match tls.certFile`,
     );
+  } finally {
+    key?.fill(0); // OpenSSL holds its own copy
   }
-  return {
-    ...(ca === undefined ? {} : { ca }),
-    ...(cert === undefined ? {} : { cert, key }),
-    ...(serverName === undefined ? {} : { serverName }),
-  };
+  return { secureContext, ...(serverName === undefined ? {} : { serverName }) };
 }

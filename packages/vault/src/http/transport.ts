@@ -7,9 +7,9 @@ import type { TlsMaterial } from './tls.js';
 /**
  * The HTTP transport node-vault is given (its documented `request-promise`
  * hook) instead of postman-request, on node:http / node:https:
- * - TLS material (CA, client certificate, server name) goes straight to the
- *   https agent, with no dependency; certificates are always verified, whatever
- *   NODE_TLS_REJECT_UNAUTHORIZED says;
+ * - TLS (CA, client certificate, server name) goes straight to the https
+ *   agent as one OpenSSL context (http/tls.ts), with no dependency;
+ *   certificates are always verified, whatever NODE_TLS_REJECT_UNAUTHORIZED says;
  * - every request has a deadline (the attempt's time, from the call's);
  * - an answer larger than MAX_RESPONSE_BYTES is refused before it is all read;
  * - redirects are never followed (a 3xx is an answer like any other);
@@ -64,9 +64,7 @@ export function createTransport(config: TransportConfig = {}): Transport {
     keepAlive: true,
     timeout: IDLE_SOCKET_MS,
     rejectUnauthorized: true,
-    ...(tls?.ca === undefined ? {} : { ca: tls.ca }),
-    ...(tls?.cert === undefined ? {} : { cert: tls.cert }),
-    ...(tls?.key === undefined ? {} : { key: tls.key }),
+    ...(tls === undefined ? {} : { secureContext: tls.secureContext }),
     ...(tls?.serverName === undefined ? {} : { servername: tls.serverName }),
   });
 
@@ -91,13 +89,13 @@ export function createTransport(config: TransportConfig = {}): Transport {
         request.destroy();
         reject(error);
       };
+      // No `headers` here: with NODE_DEBUG=http, Node prints these options (the token
+      // header with them) when it opens a connection. Headers set afterwards are not printed.
       const request = (https ? httpsRequest : httpRequest)(url, {
         method: options.method,
-        headers,
         agent: https ? httpsAgent : httpAgent,
-        // Only for the TLS handshake; harmless on http.
-        ...(https ? { rejectUnauthorized: true } : {}),
       });
+      for (const [name, value] of Object.entries(headers)) request.setHeader(name, value);
       const timeoutMs = Math.max(1, Math.ceil(options.timeoutMs ?? FALLBACK_TIMEOUT_MS));
       const timer = setTimeout(() => fail(new VaultTransportError('timeout')), timeoutMs);
       request.once('error', (error) => fail(transportError(error)));
