@@ -1,2 +1,4 @@
 export { keystoreProvider, type VaultConfig, vaultConfigSchema } from './definition.js';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './http/retry.js';
+export type { VaultTlsOptions } from './http/tls.js';
 export { createVaultProvider, DEFAULT_TRANSIT_MOUNT, type VaultProviderOptions } from './provider.js';

@@ -145,3 +145,29 @@ describe('retry policy', () => {
     }
   });
 });
+
+describe('retry policy and the guard', () => {
+  it('gives up when the call ended during the sleep, without another attempt', async () => {
+    let left = 5_000;
+    let attempts = 0;
+    const error = await withRetry(
+      async () => {
+        attempts++;
+        throw sealed();
+      },
+      {
+        timeLeftMs: () => left,
+        retryable: (e) => isRetryable(e, 'GET'),
+        mapError: mapVaultError,
+        clock: {
+          sleep: async () => {
+            left = 0; // the guard reported the call as timed out meanwhile
+          },
+          random: () => 0,
+        },
+      },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderUnavailable);
+    expect(attempts).toBe(1);
+  });
+});

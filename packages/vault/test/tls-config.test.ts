@@ -1,3 +1,4 @@
+import type { ProviderContext, SecretRef } from '@keystore/core/provider';
 import { describe, expect, it } from 'vitest';
 import { keystoreProvider } from '../src/index.js';
 
@@ -8,12 +9,13 @@ const valid = {
   auth: { method: 'token', token: { env: 'VAULT_TOKEN' } },
 };
 
-const context = {
-  env: { VAULT_TOKEN: 't', KEY: 'not a key' },
+const env: Record<string, string | undefined> = { VAULT_TOKEN: 't', KEY: 'not a key' };
+const context: ProviderContext = {
+  env,
   baseDir: '/etc/keystore',
-  resolveSecret: (ref: { env?: string; value?: string }, field: string) => {
-    if (ref.value !== undefined) return ref.value;
-    const value = ref.env === undefined ? undefined : context.env[ref.env as 'KEY'];
+  resolveSecret: (ref: SecretRef, field: string) => {
+    if ('value' in ref) return ref.value;
+    const value = 'env' in ref ? env[ref.env] : undefined;
     if (value === undefined) throw new Error(`${field}: not set`);
     return value;
   },

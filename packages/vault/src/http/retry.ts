@@ -105,6 +105,8 @@ export async function withRetry<T, E extends Error>(
       const delay = backoffMs(n, policy, clock.random);
       if (options.timeLeftMs() - delay < policy.minAttemptMs) throw last();
       await clock.sleep(delay);
+      // The guard may have ended the call during the sleep (callTimeLeftMs() is then 0).
+      if (options.timeLeftMs() < policy.minAttemptMs) throw last();
     }
   }
 }
