@@ -1,6 +1,10 @@
+import { performance } from 'node:perf_hooks';
 import { callTimeLeftMs, ProviderUnavailable } from '@keystore/core/provider';
 import createNodeVault from 'node-vault';
-import { mapVaultError, VaultTransportError } from './errors.js';
+import { mapVaultError } from './errors.js';
+import { isRetryable, type RetryPolicy, withRetry } from './http/retry.js';
+import type { TlsMaterial } from './http/tls.js';
+import { createTransport } from './http/transport.js';
 
 /**
  * The only file that imports node-vault: a small typed client over its
@@ -13,7 +17,7 @@ import { mapVaultError, VaultTransportError } from './errors.js';
  * - its HTTP library (postman-request) prints the request options, token
  *   header and body included, when NODE_DEBUG contains `request`, and has no
  *   AbortSignal; so node-vault gets our transport instead (its documented
- *   `request-promise` hook), built on Node's fetch, with the call's deadline;
+ *   `request-promise` hook), on node:http(s), with the call's deadline (http/);
  * - it reads VAULT_ADDR, VAULT_TOKEN, VAULT_NAMESPACE, VAULT_PREFIX and
  *   VAULT_SKIP_VERIFY from the environment when an option is missing; we set
  *   every one explicitly so only our configuration decides.
@@ -27,8 +31,12 @@ export interface VaultClientOptions {
   readonly token: string;
   /** Sent as `X-Vault-Namespace` on every request. */
   readonly namespace?: string;
-  /** Upper bound of one request when the call has no deadline of its own. */
+  /** Upper bound of one request, retries included, when the call has no deadline of its own. */
   readonly requestTimeoutMs?: number;
+  /** CA, client certificate and server name for https endpoints (read by http/tls.ts). */
+  readonly tls?: TlsMaterial;
+  /** Retries of the failures Vault certainly did not process (http/retry.ts). */
+  readonly retry?: RetryPolicy;
 }
 
 export interface VaultClient {
@@ -41,60 +49,15 @@ export interface VaultClient {
     path: string,
     body?: Record<string, unknown>,
   ): Promise<Record<string, unknown>>;
+  /** Closes idle connections. */
+  close(): void;
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
-/** What node-vault hands its transport, and what it expects back. */
-interface TransportOptions {
-  readonly uri: string;
-  readonly method: string;
-  readonly headers?: Record<string, string>;
-  readonly json?: unknown;
-}
-interface TransportResponse {
-  readonly statusCode: number;
-  readonly body: unknown;
-  readonly request: { readonly path: string };
-}
-
-function transport(timeoutMs: () => number) {
-  return async (options: TransportOptions): Promise<TransportResponse> => {
-    const url = new URL(options.uri);
-    const hasBody = options.json !== undefined && typeof options.json === 'object';
-    // AbortSignal.timeout takes whole milliseconds only (a fraction throws).
-    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs())));
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method: options.method,
-        headers: { ...options.headers, ...(hasBody ? { 'content-type': 'application/json' } : {}) },
-        body: hasBody ? JSON.stringify(options.json) : undefined,
-        redirect: 'error',
-        signal,
-      });
-    } catch (error) {
-      const name = (error as Error).name;
-      throw new VaultTransportError(name === 'TimeoutError' || name === 'AbortError' ? 'timeout' : 'network');
-    }
-    let body: unknown;
-    try {
-      const text = await response.text();
-      body = text === '' ? undefined : JSON.parse(text);
-    } catch (error) {
-      if ((error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError') {
-        throw new VaultTransportError('timeout');
-      }
-      body = undefined; // not JSON (a proxy's page): only the status is used
-    }
-    return { statusCode: response.status, body, request: { path: url.pathname } };
-  };
-}
-
 export function createVaultClient(options: VaultClientOptions): VaultClient {
   const fallbackTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const timeLeft = () => Math.min(fallbackTimeout, callTimeLeftMs() ?? fallbackTimeout);
-  const send = transport(timeLeft);
+  const send = createTransport(options.tls === undefined ? {} : { tls: options.tls });
   const vault = createNodeVault({
     endpoint: options.endpoint.replace(/\/+$/, ''),
     token: options.token,
@@ -110,16 +73,30 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
     async request(method, path, body) {
       const left = callTimeLeftMs();
       if (left !== undefined && left <= 0) throw new ProviderUnavailable('the call ran out of time');
-      try {
-        const result: unknown = await vault.request({
-          path: `/${path}`,
-          method,
-          ...(body === undefined ? {} : { json: body }),
-        });
-        return result !== null && typeof result === 'object' ? (result as Record<string, unknown>) : {};
-      } catch (error) {
-        throw mapVaultError(error);
-      }
+      // One bound for all attempts: the call's time, or requestTimeoutMs outside a guarded call.
+      const end = performance.now() + fallbackTimeout;
+      const timeLeftMs = () =>
+        Math.min(end - performance.now(), callTimeLeftMs() ?? Number.POSITIVE_INFINITY);
+      const result: unknown = await withRetry(
+        (timeoutMs) =>
+          vault.request({
+            path: `/${path}`,
+            method,
+            timeoutMs, // read by our transport
+            ...(body === undefined ? {} : { json: body }),
+          }),
+        {
+          timeLeftMs,
+          retryable: (error) => isRetryable(error, method),
+          mapError: mapVaultError,
+          ...(options.retry === undefined ? {} : { policy: options.retry }),
+        },
+      );
+      return result !== null && typeof result === 'object' ? (result as Record<string, unknown>) : {};
+    },
+
+    close() {
+      send.close();
     },
   };
 }

@@ -1,5 +1,13 @@
-import { ConfigError, defineProvider, parseConfig, secretRefSchema } from '@keystore/core/provider';
+import { isAbsolute, resolve } from 'node:path';
+import {
+  ConfigError,
+  defineProvider,
+  type ProviderContext,
+  parseConfig,
+  secretRefSchema,
+} from '@keystore/core/provider';
 import { z } from 'zod';
+import type { VaultTlsOptions } from './http/tls.js';
 import { createVaultProvider } from './provider.js';
 
 /**
@@ -9,6 +17,21 @@ import { createVaultProvider } from './provider.js';
  * configuration written for them fails loudly instead of half-working.
  */
 const tokenAuthSchema = z.object({ method: z.literal('token'), token: secretRefSchema }).strict();
+
+/**
+ * TLS for an https endpoint: files read once when the provider is created
+ * (http/tls.ts). The client key is a file (`keyFile`) or a secret reference
+ * (`key`: `{ env }`, `{ file }`), for deployments that hand it over as a secret.
+ */
+const tlsSchema = z
+  .object({
+    caFile: z.string().min(1).optional(),
+    certFile: z.string().min(1).optional(),
+    keyFile: z.string().min(1).optional(),
+    key: secretRefSchema.optional(),
+    serverName: z.string().min(1).optional(),
+  })
+  .strict();
 
 export const vaultConfigSchema = z
   .object({
@@ -31,6 +54,7 @@ export const vaultConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*\/?$/, 'must be a path of letters, digits and . _ -')
       .optional(),
+    tls: tlsSchema.optional(),
   })
   .strict();
 
@@ -56,6 +80,18 @@ function refuseUnbuilt(config: unknown): void {
   }
 }
 
+/** The `tls` block as createVaultProvider's options: relative paths from the configuration's directory. */
+function tlsOptions(tls: NonNullable<VaultConfig['tls']>, context: ProviderContext): VaultTlsOptions {
+  const path = (file: string) => (isAbsolute(file) ? file : resolve(context.baseDir, file));
+  return {
+    ...(tls.caFile === undefined ? {} : { caFile: path(tls.caFile) }),
+    ...(tls.certFile === undefined ? {} : { certFile: path(tls.certFile) }),
+    ...(tls.keyFile === undefined ? {} : { keyFile: path(tls.keyFile) }),
+    ...(tls.key === undefined ? {} : { key: context.resolveSecret(tls.key, 'provider.tls.key') }),
+    ...(tls.serverName === undefined ? {} : { serverName: tls.serverName }),
+  };
+}
+
 export const keystoreProvider = defineProvider<VaultConfig>({
   type: 'vault',
   parseConfig(config) {
@@ -70,6 +106,7 @@ export const keystoreProvider = defineProvider<VaultConfig>({
       ...(config.mount === undefined ? {} : { mount: config.mount }),
       ...(config.namespace === undefined ? {} : { namespace: config.namespace }),
       ...(config.pathPrefix === undefined ? {} : { pathPrefix: config.pathPrefix }),
+      ...(config.tls === undefined ? {} : { tls: tlsOptions(config.tls, context) }),
     });
   },
 });

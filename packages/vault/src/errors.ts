@@ -46,21 +46,31 @@ const NO_ROUTE = [/no handler for route/i];
 /** Below `min_decryption_version`: the version was retired on purpose. */
 const VERSION_DISABLED = [/ciphertext version is disabled/i];
 
-/** No HTTP answer (refused, reset, DNS, timed out): thrown by the client's transport. */
+const TRANSPORT_MESSAGES = {
+  timeout: 'the request to Vault timed out',
+  network: 'Vault cannot be reached',
+  refused: 'Vault cannot be reached (connection refused)',
+} as const;
+
+/**
+ * No HTTP answer, thrown by the transport (http/transport.ts). `refused`: the
+ * connection was refused, so the request was certainly not sent (retry.ts may
+ * send it again); `network` (reset, DNS...) and `timeout` may have reached Vault.
+ */
 export class VaultTransportError extends Error {
-  constructor(readonly reason: 'timeout' | 'network') {
-    super(reason === 'timeout' ? 'the request to Vault timed out' : 'Vault cannot be reached');
+  constructor(readonly reason: keyof typeof TRANSPORT_MESSAGES) {
+    super(TRANSPORT_MESSAGES[reason]);
     this.name = 'VaultTransportError';
   }
 }
 
-interface ApiError {
+export interface ApiError {
   readonly statusCode: number;
   readonly messages: readonly string[];
 }
 
 /** node-vault's ApiResponseError: `response: { statusCode, body: { errors: [...] } }`. */
-function apiError(error: unknown): ApiError | undefined {
+export function apiError(error: unknown): ApiError | undefined {
   if (error === null || typeof error !== 'object') return undefined;
   const response = (error as { response?: unknown }).response;
   if (response === null || typeof response !== 'object') return undefined;

@@ -21,6 +21,8 @@ import {
 } from '@keystore/core/provider';
 import { z } from 'zod';
 import { createVaultClient, type VaultClient } from './client.js';
+import type { RetryPolicy } from './http/retry.js';
+import { loadTls, type VaultTlsOptions } from './http/tls.js';
 import { createKvProvider } from './kv/provider.js';
 
 /** Options of `createVaultProvider` (the configuration block, with the token resolved). */
@@ -39,6 +41,10 @@ export interface VaultProviderOptions {
   readonly namespace?: string;
   /** Upper bound of one request outside a guarded call (which has its own deadline); default 30 s. */
   readonly requestTimeoutMs?: number;
+  /** CA, client certificate and server name for an https endpoint; files are read here, once. */
+  readonly tls?: VaultTlsOptions;
+  /** Retries of sealed/standby answers and refused connections; default 4 attempts from 100 ms. */
+  readonly retry?: RetryPolicy;
 }
 
 export const DEFAULT_TRANSIT_MOUNT = 'transit';
@@ -147,6 +153,8 @@ export async function createVaultProvider(options: VaultProviderOptions): Promis
     token: options.token,
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
+    ...(options.tls === undefined ? {} : { tls: loadTls(options.tls, options.endpoint) }),
+    ...(options.retry === undefined ? {} : { retry: options.retry }),
   });
   let closed = false;
   /** Keys seen to exist: `encrypt` creates a missing key (upsert), so wrapKey checks first. */
@@ -329,6 +337,7 @@ export async function createVaultProvider(options: VaultProviderOptions): Promis
     async close(): Promise<void> {
       closed = true;
       known.clear();
+      client.close();
     },
   };
 }

@@ -37,6 +37,7 @@ function racingClient(client: VaultClient, before: () => Promise<void>): VaultCl
       if (method === 'POST') await before();
       return client.request(method, path, body);
     },
+    close: () => client.close(),
   };
 }
 
