@@ -24,7 +24,12 @@ export type VaultMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'LIST';
 export interface VaultClientOptions {
   /** `http(s)://host:port`, without `/v1`. */
   readonly endpoint: string;
-  readonly token: string;
+  /**
+   * Asked before every request, so that a renewed or new token is used as
+   * soon as there is one (src/auth/session.ts); `undefined` sends no token
+   * (a login).
+   */
+  readonly token: () => string | undefined | Promise<string | undefined>;
   /** Sent as `X-Vault-Namespace` on every request. */
   readonly namespace?: string;
   /** Upper bound of one request when the call has no deadline of its own. */
@@ -97,23 +102,26 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
   const send = transport(timeLeft);
   const vault = createNodeVault({
     endpoint: options.endpoint.replace(/\/+$/, ''),
-    token: options.token,
+    token: '',
     namespace: options.namespace,
     pathPrefix: '',
     debug: () => {},
     'request-promise': { defaults: () => send },
   });
   // node-vault falls back to the environment for these when the option is empty.
-  Object.assign(vault, { namespace: options.namespace, pathPrefix: '', token: options.token });
+  // The token goes in each request's headers, from options.token.
+  Object.assign(vault, { namespace: options.namespace, pathPrefix: '', token: '' });
 
   return {
     async request(method, path, body) {
       const left = callTimeLeftMs();
       if (left !== undefined && left <= 0) throw new ProviderUnavailable('the call ran out of time');
+      const token = await options.token();
       try {
         const result: unknown = await vault.request({
           path: `/${path}`,
           method,
+          ...(token === undefined ? {} : { headers: { 'X-Vault-Token': token } }),
           ...(body === undefined ? {} : { json: body }),
         });
         return result !== null && typeof result === 'object' ? (result as Record<string, unknown>) : {};

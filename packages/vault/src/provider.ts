@@ -20,16 +20,20 @@ import {
   type WrappedKey,
 } from '@keystore/core/provider';
 import { z } from 'zod';
+import { authenticatedClient, createSessionFor, type VaultAuth } from './auth/index.js';
 import { createVaultClient, type VaultClient } from './client.js';
 
-/** Options of `createVaultProvider` (the configuration block, with the token resolved). */
+/** Options of `createVaultProvider` (the configuration block, with its secrets resolved). */
 export interface VaultProviderOptions {
   /** `http(s)://host:port` of Vault or OpenBao, without `/v1`. */
   readonly endpoint: string;
   /** Only Transit is built so far. */
   readonly mode?: 'transit';
-  /** A Vault token (the value, not a reference). */
-  readonly token: string;
+  /**
+   * How to authenticate, with values (not references): a token, AppRole
+   * credentials, or a Kubernetes role and a reader of the service account JWT.
+   */
+  readonly auth: VaultAuth;
   /** The Transit mount; default `transit`. */
   readonly mount?: string;
   /** Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace`. */
@@ -138,12 +142,16 @@ export async function createVaultProvider(options: VaultProviderOptions): Promis
   const mount = options.mount ?? DEFAULT_TRANSIT_MOUNT;
   if (!MOUNT.test(mount))
     throw new InvalidArgument('vault: mount must be a path of letters, digits and . _ -');
-  const client: VaultClient = createVaultClient({
+  const connection = {
     endpoint: options.endpoint,
-    token: options.token,
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
     ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
-  });
+  };
+  const session = createSessionFor(options.auth, connection);
+  const client: VaultClient = authenticatedClient(
+    createVaultClient({ ...connection, token: () => session.token() }),
+    session,
+  );
   let closed = false;
   /** Keys seen to exist: `encrypt` creates a missing key (upsert), so wrapKey checks first. */
   const known = new Set<string>();
@@ -325,6 +333,7 @@ export async function createVaultProvider(options: VaultProviderOptions): Promis
     async close(): Promise<void> {
       closed = true;
       known.clear();
+      await session.close();
     },
   };
 }

@@ -8,11 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { createVaultProvider, keystoreProvider } from '../src/index.js';
 
 const vault = await requireService('vault');
+const token = vault.env.VAULT_TOKEN ?? '';
 const options = {
   endpoint: vault.env.VAULT_ADDR ?? '',
-  token: vault.env.VAULT_TOKEN ?? '',
+  auth: { method: 'token', token },
   mount: vault.env.VAULT_TRANSIT_MOUNT ?? 'transit',
-};
+} as const;
 const prefix = `transit-${randomBytes(4).toString('hex')}-`;
 let counter = 0;
 const newKeyId = () => `${prefix}${++counter}`;
@@ -59,7 +60,7 @@ describe.skipIf(vault.skip)('vault transit against OpenBao', () => {
       // Passed by hand: in this workspace core cannot import @keystore/vault (pnpm's strict layout).
       // The cast: core types custom definitions as ProviderDefinition<never>, as its built-ins are.
       {
-        env: { KEYSTORE_TEST_VAULT_TOKEN: options.token },
+        env: { KEYSTORE_TEST_VAULT_TOKEN: token },
         providers: { vault: keystoreProvider as ProviderDefinition<never> },
       },
     );
@@ -93,7 +94,9 @@ describe.skipIf(vault.skip)('vault transit against OpenBao', () => {
     const child = spawnSync(process.execPath, [script], {
       env: {
         ...process.env,
-        ...options,
+        endpoint: options.endpoint,
+        token,
+        mount: options.mount,
         DEBUG: '*',
         NODE_DEBUG: 'request,http,net,fetch,undici',
         KEY_ID: newKeyId(),
@@ -106,7 +109,7 @@ describe.skipIf(vault.skip)('vault transit against OpenBao', () => {
     expect(child.status, output).toBe(0);
     expect(dataKey).toBeDefined();
     const printed = output.replace(`DATA_KEY_B64=${dataKey}`, '');
-    expect(printed).not.toContain(options.token);
+    expect(printed).not.toContain(token);
     expect(printed).not.toContain(dataKey);
   });
 });
