@@ -116,7 +116,7 @@ interface Current {
   renewable: boolean;
   /** The TTL it was issued with (ms): a renewal granting less has met the max TTL. */
   readonly nominalMs: number;
-  /** Epoch ms; Infinity when it does not expire. */
+  /** performance.now() ms (monotonic: a wall-clock step does not move it); Infinity when it does not expire. */
   expiresAt: number;
   refreshAt: number;
   /** Renewal no longer gives the full TTL: the next refresh logs in. */
@@ -147,7 +147,7 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
     if (closed || current === undefined || !Number.isFinite(current.refreshAt)) return;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, current.refreshAt - Date.now()));
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, current.refreshAt - performance.now()));
     // A failure here is seen, and thrown, by the next request that needs the token.
     timer = setTimeout(() => void refresh().catch(() => {}), delay);
     timer.unref();
@@ -172,7 +172,7 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
   }
 
   async function doLogin(): Promise<void> {
-    const at = Date.now();
+    const at = performance.now();
     const lease = await (login as Login)(clientFor(undefined));
     if (closed) {
       // close() ran while we were logging in: this token is nobody's.
@@ -184,7 +184,7 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
 
   /** A static token's lease, from `lookup-self`; when it cannot be looked up, it is used as is. */
   async function adoptStatic(token: string): Promise<void> {
-    const at = Date.now();
+    const at = performance.now();
     try {
       const body = await clientFor(token).request('GET', 'auth/token/lookup-self');
       const parsed = lookupAnswer.safeParse(body);
@@ -199,15 +199,21 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
   }
 
   async function renew(state: Current): Promise<void> {
-    const at = Date.now();
+    const at = performance.now();
     const lease = leaseFrom(
       await clientFor(state.token).request('POST', 'auth/token/renew-self', {}),
       'a token renewal',
     );
     if (current !== state) return;
+    if (lease.ttlSeconds === 0) {
+      // Nothing left before the max TTL (a token that never expires is not renewed at all).
+      Object.assign(state, { expiresAt: at, refreshAt: at, capped: true });
+      return;
+    }
     Object.assign(state, leaseTimes(lease.ttlSeconds, at));
-    state.renewable = lease.renewable && lease.ttlSeconds > 0;
-    // Vault grants less than the token's TTL once the max TTL is near.
+    state.renewable = lease.renewable;
+    // Vault grants less than the token's TTL once the max TTL is near: renewing on would only
+    // shrink the lease to nothing, so the next refresh logs in (or, for a static token, stops).
     if (lease.ttlSeconds * 1000 < state.nominalMs) state.capped = true;
   }
 
@@ -245,8 +251,8 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
         // Try again soon, but not on every request while Vault is failing.
         const state = current;
         if (state !== undefined) {
-          const left = state.expiresAt - Date.now();
-          state.refreshAt = Date.now() + Math.max(100, Math.min(REFRESH_RETRY_MS, left / 3));
+          const left = state.expiresAt - performance.now();
+          state.refreshAt = performance.now() + Math.max(100, Math.min(REFRESH_RETRY_MS, left / 3));
         }
         throw error;
       })
@@ -284,13 +290,13 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
     async token() {
       if (closed) throw new Closed('vault: the provider was closed');
       const state = current;
-      if (state !== undefined && Date.now() < state.refreshAt) return state.token;
+      if (state !== undefined && performance.now() < state.refreshAt) return state.token;
       try {
         await refresh();
       } catch (error) {
         // An early refresh that failed does not fail a request its token can still make.
         const now = current;
-        if (now === undefined || Date.now() >= now.expiresAt) throw error;
+        if (now === undefined || performance.now() >= now.expiresAt) throw error;
       }
       return (current as Current).token;
     },
@@ -303,7 +309,7 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
         try {
           // OpenBao answers an expired or revoked token with the same `permission denied`
           // as a valid token without the capability: ask Vault which it is.
-          if (Date.now() < state.expiresAt && (await stillValid(state.token))) return false;
+          if (performance.now() < state.expiresAt && (await stillValid(state.token))) return false;
           if (current === state) {
             refreshing ??= doLogin().finally(() => {
               refreshing = undefined;
