@@ -298,7 +298,8 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
         const now = current;
         if (now === undefined || performance.now() >= now.expiresAt) throw error;
       }
-      return (current as Current).token;
+      if (current === undefined) throw new Closed('vault: the provider was closed');
+      return current.token;
     },
 
     async recover(sent) {
