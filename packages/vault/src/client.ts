@@ -4,7 +4,7 @@ import createNodeVault from 'node-vault';
 import { mapVaultError } from './errors.js';
 import { isRetryable, type RetryPolicy, withRetry } from './http/retry.js';
 import type { TlsMaterial } from './http/tls.js';
-import { createTransport } from './http/transport.js';
+import { createTransport, type Transport } from './http/transport.js';
 
 /**
  * The only file that imports node-vault: a small typed client over its
@@ -28,7 +28,12 @@ export type VaultMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'LIST';
 export interface VaultClientOptions {
   /** `http(s)://host:port`, without `/v1`. */
   readonly endpoint: string;
-  readonly token: string;
+  /**
+   * Asked before every request, so that a renewed or new token is used as
+   * soon as there is one (src/auth/session.ts); `undefined` sends no token
+   * (a login).
+   */
+  readonly token: () => string | undefined | Promise<string | undefined>;
   /** Sent as `X-Vault-Namespace` on every request. */
   readonly namespace?: string;
   /** Upper bound of one request, retries included, when the call has no deadline of its own. */
@@ -37,6 +42,12 @@ export interface VaultClientOptions {
   readonly tls?: TlsMaterial;
   /** Retries of the failures Vault certainly did not process (http/retry.ts). */
   readonly retry?: RetryPolicy;
+  /**
+   * A transport shared with other clients of the same endpoint (the auth
+   * session's): its connections are closed by whoever created it, not by
+   * this client's close. Without one the client makes its own, from `tls`.
+   */
+  readonly transport?: Transport;
 }
 
 export interface VaultClient {
@@ -57,17 +68,19 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 export function createVaultClient(options: VaultClientOptions): VaultClient {
   const fallbackTimeout = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const send = createTransport(options.tls === undefined ? {} : { tls: options.tls });
+  const shared = options.transport;
+  const send = shared ?? createTransport(options.tls === undefined ? {} : { tls: options.tls });
   const vault = createNodeVault({
     endpoint: options.endpoint.replace(/\/+$/, ''),
-    token: options.token,
+    token: '',
     namespace: options.namespace,
     pathPrefix: '',
     debug: () => {},
     'request-promise': { defaults: () => send },
   });
   // node-vault falls back to the environment for these when the option is empty.
-  Object.assign(vault, { namespace: options.namespace, pathPrefix: '', token: options.token });
+  // The token goes in each request's headers, from options.token.
+  Object.assign(vault, { namespace: options.namespace, pathPrefix: '', token: '' });
 
   return {
     async request(method, path, body) {
@@ -77,12 +90,14 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       const end = performance.now() + fallbackTimeout;
       const timeLeftMs = () =>
         Math.min(end - performance.now(), callTimeLeftMs() ?? Number.POSITIVE_INFINITY);
+      const token = await options.token();
       const result: unknown = await withRetry(
         (timeoutMs) =>
           vault.request({
             path: `/${path}`,
             method,
             timeoutMs, // read by our transport
+            ...(token === undefined ? {} : { headers: { 'X-Vault-Token': token } }),
             ...(body === undefined ? {} : { json: body }),
           }),
         {
@@ -96,7 +111,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
     },
 
     close() {
-      send.close();
+      if (shared === undefined) send.close();
     },
   };
 }

@@ -7,16 +7,45 @@ import {
   secretRefSchema,
 } from '@keystore/core/provider';
 import { z } from 'zod';
+import { DEFAULT_KUBERNETES_JWT_FILE, jwtFromFile, type VaultAuth } from './auth/index.js';
 import type { VaultTlsOptions } from './http/tls.js';
 import { createVaultProvider } from './provider.js';
 
 /**
- * The `provider` block for type `vault`. Transit and KV modes with token
- * auth are built so far; the other auth methods of the public
- * configuration are recognised and refused with a message saying so, so a
- * configuration written for them fails loudly instead of half-working.
+ * The `provider` block for type `vault`: Transit or KV mode, token, AppRole
+ * or Kubernetes auth, TLS. Secrets are references, resolved at creation.
  */
+const authMount = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a path of letters, digits and . _ -')
+  .refine((m) => !m.split('/').some((s) => s === '.' || s === '..'), 'must not contain . or .. segments');
+
 const tokenAuthSchema = z.object({ method: z.literal('token'), token: secretRefSchema }).strict();
+const appRoleAuthSchema = z
+  .object({
+    method: z.literal('approle'),
+    roleId: secretRefSchema,
+    secretId: secretRefSchema,
+    mount: authMount.optional(),
+  })
+  .strict();
+const kubernetesAuthSchema = z
+  .object({
+    method: z.literal('kubernetes'),
+    role: z.string().min(1),
+    /** A path (relative to the configuration file); default DEFAULT_KUBERNETES_JWT_FILE. */
+    jwtFile: z.string().min(1).optional(),
+    mount: authMount.optional(),
+  })
+  .strict();
+const authSchema = z.discriminatedUnion('method', [tokenAuthSchema, appRoleAuthSchema, kubernetesAuthSchema]);
+
+/** The fields each method needs, so a missing one is named rather than 'not one of the accepted forms'. */
+const REQUIRED_AUTH_FIELDS: Record<string, readonly string[]> = {
+  token: ['token'],
+  approle: ['roleId', 'secretId'],
+  kubernetes: ['role'],
+};
 
 /**
  * TLS for an https endpoint: files read once when the provider is created
@@ -38,7 +67,7 @@ export const vaultConfigSchema = z
     type: z.literal('vault'),
     endpoint: z.url({ protocol: /^https?$/ }),
     mode: z.enum(['transit', 'kv']),
-    auth: tokenAuthSchema,
+    auth: authSchema,
     mount: z
       .string()
       .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, 'must be a path of letters, digits and . _ -')
@@ -67,16 +96,47 @@ declare module '@keystore/core/provider' {
   }
 }
 
-function refuseUnbuilt(config: unknown): void {
+function checkShape(config: unknown): void {
   if (config === null || typeof config !== 'object') return;
   const { mode, auth, pathPrefix } = config as { mode?: unknown; auth?: unknown; pathPrefix?: unknown };
   if (pathPrefix !== undefined && mode !== 'kv') {
     throw new ConfigError("provider.pathPrefix: only mode 'kv' has a path prefix");
   }
-  const method =
-    auth !== null && typeof auth === 'object' ? (auth as { method?: unknown }).method : undefined;
-  if (method === 'approle' || method === 'kubernetes') {
-    throw new ConfigError(`provider.auth.method: '${method}' is not available yet; use 'token'`);
+  if (auth === null || typeof auth !== 'object') return;
+  const method = (auth as { method?: unknown }).method;
+  if (typeof method !== 'string' || !Object.hasOwn(REQUIRED_AUTH_FIELDS, method)) {
+    throw new ConfigError("provider.auth.method: must be 'token', 'approle' or 'kubernetes'");
+  }
+  const missing = (REQUIRED_AUTH_FIELDS[method] ?? []).filter((f) => !Object.hasOwn(auth, f));
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `provider.auth: method '${method}' needs ${missing.map((f) => `'${f}'`).join(' and ')}` +
+        (method === 'kubernetes' ? '' : ' (secret references: { "env": ... } or { "file": ... })'),
+    );
+  }
+}
+
+function authFor(config: VaultConfig, context: ProviderContext): VaultAuth {
+  const { auth } = config;
+  switch (auth.method) {
+    case 'token':
+      return { method: 'token', token: context.resolveSecret(auth.token, 'provider.auth.token') };
+    case 'approle':
+      return {
+        method: 'approle',
+        roleId: context.resolveSecret(auth.roleId, 'provider.auth.roleId'),
+        secretId: context.resolveSecret(auth.secretId, 'provider.auth.secretId'),
+        ...(auth.mount === undefined ? {} : { mount: auth.mount }),
+      };
+    case 'kubernetes': {
+      const file = auth.jwtFile ?? DEFAULT_KUBERNETES_JWT_FILE;
+      return {
+        method: 'kubernetes',
+        role: auth.role,
+        jwt: jwtFromFile(isAbsolute(file) ? file : resolve(context.baseDir, file)),
+        ...(auth.mount === undefined ? {} : { mount: auth.mount }),
+      };
+    }
   }
 }
 
@@ -95,14 +155,14 @@ function tlsOptions(tls: NonNullable<VaultConfig['tls']>, context: ProviderConte
 export const keystoreProvider = defineProvider<VaultConfig>({
   type: 'vault',
   parseConfig(config) {
-    refuseUnbuilt(config);
+    checkShape(config);
     return parseConfig(vaultConfigSchema, config, 'provider');
   },
   async create(config, context) {
     return createVaultProvider({
       endpoint: config.endpoint,
       mode: config.mode,
-      token: context.resolveSecret(config.auth.token, 'provider.auth.token'),
+      auth: authFor(config, context),
       ...(config.mount === undefined ? {} : { mount: config.mount }),
       ...(config.namespace === undefined ? {} : { namespace: config.namespace }),
       ...(config.pathPrefix === undefined ? {} : { pathPrefix: config.pathPrefix }),

@@ -20,31 +20,17 @@ import {
   type WrappedKey,
 } from '@keystore/core/provider';
 import { z } from 'zod';
-import { createVaultClient, type VaultClient } from './client.js';
-import type { RetryPolicy } from './http/retry.js';
-import { loadTls, type VaultTlsOptions } from './http/tls.js';
+import { connectVault, type VaultConnectionOptions } from './connection.js';
 import { createKvProvider } from './kv/provider.js';
 
-/** Options of `createVaultProvider` (the configuration block, with the token resolved). */
-export interface VaultProviderOptions {
-  /** `http(s)://host:port` of Vault or OpenBao, without `/v1`. */
-  readonly endpoint: string;
+/** Options of `createVaultProvider` (the configuration block, with its secrets resolved). */
+export interface VaultProviderOptions extends VaultConnectionOptions {
   /** `transit` (default): keys stay in Vault; `kv`: key material in KV v2 (kv/provider.ts). */
   readonly mode?: 'transit' | 'kv';
-  /** A Vault token (the value, not a reference). */
-  readonly token: string;
   /** The Transit mount (default `transit`), or in KV mode the KV v2 mount (default `secret`). */
   readonly mount?: string;
   /** KV mode only: the folder of the keys under the mount, ending in `/`; default `keystore/`. */
   readonly pathPrefix?: string;
-  /** Vault Enterprise / OpenBao namespace, sent as `X-Vault-Namespace`. */
-  readonly namespace?: string;
-  /** Upper bound of one request outside a guarded call (which has its own deadline); default 30 s. */
-  readonly requestTimeoutMs?: number;
-  /** CA, client certificate and server name for an https endpoint; files are read here, once. */
-  readonly tls?: VaultTlsOptions;
-  /** Retries of sealed/standby answers and refused connections; default 4 attempts from 100 ms. */
-  readonly retry?: RetryPolicy;
 }
 
 export const DEFAULT_TRANSIT_MOUNT = 'transit';
@@ -141,21 +127,20 @@ function dataKeyBits(length: number): number {
 }
 
 export async function createVaultProvider(options: VaultProviderOptions): Promise<KeyProvider> {
-  if (options.mode === 'kv') return createKvProvider(options);
+  if (options.mode === 'kv') {
+    const connection = connectVault(options);
+    return createKvProvider(connection, {
+      ...(options.mount === undefined ? {} : { mount: options.mount }),
+      ...(options.pathPrefix === undefined ? {} : { pathPrefix: options.pathPrefix }),
+    });
+  }
   if ((options.mode ?? 'transit') !== 'transit') {
     throw new InvalidArgument("vault: mode must be 'transit' or 'kv'");
   }
   const mount = options.mount ?? DEFAULT_TRANSIT_MOUNT;
   if (!MOUNT.test(mount))
     throw new InvalidArgument('vault: mount must be a path of letters, digits and . _ -');
-  const client: VaultClient = createVaultClient({
-    endpoint: options.endpoint,
-    token: options.token,
-    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
-    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
-    ...(options.tls === undefined ? {} : { tls: loadTls(options.tls, options.endpoint) }),
-    ...(options.retry === undefined ? {} : { retry: options.retry }),
-  });
+  const { client, close: disconnect } = connectVault(options);
   let closed = false;
   /** Keys seen to exist: `encrypt` creates a missing key (upsert), so wrapKey checks first. */
   const known = new Set<string>();
@@ -337,7 +322,7 @@ export async function createVaultProvider(options: VaultProviderOptions): Promis
     async close(): Promise<void> {
       closed = true;
       known.clear();
-      client.close();
+      await disconnect();
     },
   };
 }

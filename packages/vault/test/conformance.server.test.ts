@@ -7,9 +7,9 @@ import { createVaultProvider } from '../src/index.js';
 const vault = await requireService('vault');
 const options = {
   endpoint: vault.env.VAULT_ADDR ?? '',
-  token: vault.env.VAULT_TOKEN ?? '',
+  auth: { method: 'token', token: vault.env.VAULT_TOKEN ?? '' },
   mount: vault.env.VAULT_TRANSIT_MOUNT ?? 'transit',
-};
+} as const;
 // Transit keys cannot be deleted by the provider: every run gets a prefix of its own.
 const keyPrefix = `conformance-${randomBytes(4).toString('hex')}-`;
 

@@ -10,7 +10,7 @@ const vault = await requireService('vault');
 const pathPrefix = `keystore-test-${randomBytes(4).toString('hex')}/`;
 const options = {
   endpoint: vault.env.VAULT_ADDR ?? '',
-  token: vault.env.VAULT_TOKEN ?? '',
+  auth: { method: 'token' as const, token: vault.env.VAULT_TOKEN ?? '' },
   mode: 'kv' as const,
   mount: vault.env.VAULT_KV_MOUNT ?? 'secret',
   pathPrefix,
@@ -18,7 +18,7 @@ const options = {
 
 describe.skipIf(vault.skip)('vault kv', () => {
   afterAll(async () => {
-    await kvAdmin(options).removeFolder(pathPrefix);
+    await kvAdmin({ ...options, token: options.auth.token }).removeFolder(pathPrefix);
   });
 
   runConformanceSuite({

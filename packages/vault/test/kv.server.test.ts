@@ -16,12 +16,12 @@ const run = randomBytes(4).toString('hex');
 const pathPrefix = `keystore-test-${run}/`;
 const options = {
   endpoint: vault.env.VAULT_ADDR ?? '',
-  token: vault.env.VAULT_TOKEN ?? '',
+  auth: { method: 'token' as const, token: vault.env.VAULT_TOKEN ?? '' },
   mode: 'kv' as const,
   mount: vault.env.VAULT_KV_MOUNT ?? 'secret',
   pathPrefix,
 };
-const admin = kvAdmin(options);
+const admin = kvAdmin({ ...options, token: options.auth.token });
 let counter = 0;
 const newKeyId = () => `kv-${run}-${++counter}`;
 const context = { table: 'patients', id: '4711' };
@@ -94,7 +94,7 @@ describe.skipIf(vault.skip)('vault kv against OpenBao', () => {
     };
     const open = () =>
       createKeystore(config, {
-        env: { KEYSTORE_TEST_VAULT_TOKEN: options.token },
+        env: { KEYSTORE_TEST_VAULT_TOKEN: options.auth.token },
         providers: { vault: keystoreProvider as ProviderDefinition<never> },
       });
     const keystore = await open();
@@ -241,10 +241,13 @@ describe.skipIf(vault.skip)('vault kv against OpenBao', () => {
     // The other creator gets in between our existence check and our write.
     const late = createMaterialProvider(
       createKvStore(
-        racingClient(createVaultClient(options), async () => {
-          await other.createKey?.(keyId);
-          winner = (await (other.getKey?.(keyId) ?? never())).material;
-        }),
+        racingClient(
+          createVaultClient({ endpoint: options.endpoint, token: () => options.auth.token }),
+          async () => {
+            await other.createKey?.(keyId);
+            winner = (await (other.getKey?.(keyId) ?? never())).material;
+          },
+        ),
         kvPaths(options.mount, pathPrefix),
       ),
     );
@@ -257,7 +260,7 @@ describe.skipIf(vault.skip)('vault kv against OpenBao', () => {
     const keyId = newKeyId();
     const other = await createVaultProvider(options);
     await other.createKey?.(keyId);
-    const client = createVaultClient(options);
+    const client = createVaultClient({ endpoint: options.endpoint, token: () => options.auth.token });
     const store = createKvStore(client, kvPaths(options.mount, pathPrefix));
     const stale = (await store.load(keyId)) ?? never();
     const winner = await (other.rotateKey?.(keyId) ?? never());
@@ -281,7 +284,7 @@ describe.skipIf(vault.skip)('vault kv against OpenBao', () => {
     const other = await createVaultProvider(options);
     await other.createKey?.(keyId);
     const paths = kvPaths(options.mount, pathPrefix);
-    const client = createVaultClient(options);
+    const client = createVaultClient({ endpoint: options.endpoint, token: () => options.auth.token });
 
     // Another writer gets in before our first write only.
     let raced = 0;
@@ -323,7 +326,15 @@ describe.skipIf(vault.skip)('vault kv against OpenBao', () => {
     const script = fileURLToPath(new URL('./fixtures/kv-rotate-child.mjs', import.meta.url));
     const children = [0, 1].map(() =>
       spawn(process.execPath, [script], {
-        env: { ...process.env, ...options, KEY_ID: keyId, ROTATIONS: String(rotations) },
+        env: {
+          ...process.env,
+          endpoint: options.endpoint,
+          token: options.auth.token,
+          mount: options.mount,
+          pathPrefix,
+          KEY_ID: keyId,
+          ROTATIONS: String(rotations),
+        },
         stdio: ['pipe', 'pipe', 'pipe'],
         timeout: 60_000,
       }),

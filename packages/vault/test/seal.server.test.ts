@@ -44,7 +44,7 @@ const must = <T>(value: T | undefined): T => {
 describe('a sealed server', () => {
   it('fails calls with ProviderUnavailable after bounded retries, and the same provider works once unsealed', async () => {
     const provider: KeyProvider = guardProvider(
-      await createVaultProvider({ endpoint: bao.addr, token: bao.rootToken }),
+      await createVaultProvider({ endpoint: bao.addr, auth: { method: 'token', token: bao.rootToken } }),
       { timeoutMs: 10_000 },
     );
     const keyId = 'seal-1';
@@ -77,7 +77,10 @@ describe('a sealed server', () => {
   });
 
   it('a short call deadline bounds the retries: no sleep past it, measured inside the guard', async () => {
-    const raw = await createVaultProvider({ endpoint: bao.addr, token: bao.rootToken });
+    const raw = await createVaultProvider({
+      endpoint: bao.addr,
+      auth: { method: 'token', token: bao.rootToken },
+    });
     // The guard reports a timeout at its deadline whatever the adapter does; how long the
     // adapter's own call lasts is measured here, under the guard.
     const inner: number[] = [];
@@ -117,7 +120,7 @@ describe('a sealed server', () => {
     const provider = guardProvider(
       await createVaultProvider({
         endpoint: bao.addr,
-        token: bao.rootToken,
+        auth: { method: 'token', token: bao.rootToken },
         retry: { attempts: 30, baseDelayMs: 100, maxDelayMs: 200, minAttemptMs: 50 },
       }),
       { timeoutMs: 15_000 },
@@ -136,7 +139,10 @@ describe('a sealed server', () => {
   it('a refused connection: ProviderUnavailable after the same bounded retries', async () => {
     const port = await freePort(); // nothing listens there
     const provider = guardProvider(
-      await createVaultProvider({ endpoint: `http://127.0.0.1:${port}`, token: bao.rootToken }),
+      await createVaultProvider({
+        endpoint: `http://127.0.0.1:${port}`,
+        auth: { method: 'token', token: bao.rootToken },
+      }),
       { timeoutMs: 10_000 },
     );
     const { error, ms } = await timed(must(provider.listVersions)('any'));

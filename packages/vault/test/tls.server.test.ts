@@ -40,8 +40,8 @@ async function roundTrip(provider: KeyProvider, keyId: string): Promise<void> {
 }
 
 /** The call's error, how long it took, and that it holds no token. */
-async function failure(bao: PrivateOpenBao, options: Omit<VaultProviderOptions, 'token'>) {
-  const provider = await createVaultProvider({ ...options, token: bao.rootToken });
+async function failure(bao: PrivateOpenBao, options: Omit<VaultProviderOptions, 'auth'>) {
+  const provider = await createVaultProvider({ ...options, auth: { method: 'token', token: bao.rootToken } });
   const start = performance.now();
   const error = await must(provider.listVersions)('any').then(
     () => undefined,
@@ -59,7 +59,7 @@ describe('TLS', () => {
     const tls = tlsOf(open);
     const provider = await createVaultProvider({
       endpoint: tls.addr,
-      token: open.rootToken,
+      auth: { method: 'token', token: open.rootToken },
       tls: { caFile: tls.caFile, serverName: tls.serverName },
     });
     await roundTrip(provider, 'tls-1');
@@ -90,7 +90,7 @@ describe('TLS', () => {
     await roundTrip(
       await createVaultProvider({
         endpoint: tls.addr,
-        token: mutual.rootToken,
+        auth: { method: 'token', token: mutual.rootToken },
         tls: {
           caFile: tls.caFile,
           serverName: tls.serverName,
@@ -139,8 +139,8 @@ describe('TLS', () => {
 
   it('configuration errors at creation: unreadable file, a certificate without its key, a key that is not its pair, http://', async () => {
     const tls = tlsOf(mutual);
-    const create = (options: Omit<VaultProviderOptions, 'token'>) =>
-      createVaultProvider({ ...options, token: mutual.rootToken });
+    const create = (options: Omit<VaultProviderOptions, 'auth'>) =>
+      createVaultProvider({ ...options, auth: { method: 'token', token: mutual.rootToken } });
     await expect(
       create({ endpoint: tls.addr, tls: { caFile: `${tls.caFile}.missing` } }),
     ).rejects.toMatchObject({

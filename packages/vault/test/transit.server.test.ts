@@ -1,18 +1,22 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createKeystore } from '@keystore/core';
 import type { ProviderDefinition } from '@keystore/core/provider';
 import { requireService } from '@keystore/test-infra/vitest';
 import { describe, expect, it } from 'vitest';
 import { createVaultProvider, keystoreProvider } from '../src/index.js';
+import { startRecordingProxy } from './fixtures/recording-proxy.js';
+import { setUpAppRole, vaultAdmin } from './fixtures/vault-admin.js';
 
 const vault = await requireService('vault');
+const token = vault.env.VAULT_TOKEN ?? '';
 const options = {
   endpoint: vault.env.VAULT_ADDR ?? '',
-  token: vault.env.VAULT_TOKEN ?? '',
+  auth: { method: 'token', token },
   mount: vault.env.VAULT_TRANSIT_MOUNT ?? 'transit',
-};
+} as const;
 const prefix = `transit-${randomBytes(4).toString('hex')}-`;
 let counter = 0;
 const newKeyId = () => `${prefix}${++counter}`;
@@ -59,7 +63,7 @@ describe.skipIf(vault.skip)('vault transit against OpenBao', () => {
       // Passed by hand: in this workspace core cannot import @keystore/vault (pnpm's strict layout).
       // The cast: core types custom definitions as ProviderDefinition<never>, as its built-ins are.
       {
-        env: { KEYSTORE_TEST_VAULT_TOKEN: options.token },
+        env: { KEYSTORE_TEST_VAULT_TOKEN: token },
         providers: { vault: keystoreProvider as ProviderDefinition<never> },
       },
     );
@@ -88,26 +92,51 @@ describe.skipIf(vault.skip)('vault transit against OpenBao', () => {
     await expect(provider.listVersions?.('a/../b')).rejects.toMatchObject({ code: 'InvalidArgument' });
   });
 
-  it('with DEBUG=* and NODE_DEBUG set, nothing printed holds the token or a data key', () => {
+  it('with DEBUG=* and NODE_DEBUG set, nothing printed holds a token, the secret id or a data key (token and AppRole login)', async () => {
+    const keyId = newKeyId();
+    const role = await setUpAppRole(vaultAdmin(options.endpoint, token), keyId);
+    const recorder = await startRecordingProxy(options.endpoint);
     const script = fileURLToPath(new URL('./fixtures/debug-child.mjs', import.meta.url));
-    const child = spawnSync(process.execPath, [script], {
+    // Not spawnSync: the recording proxy runs in this process.
+    const child = spawn(process.execPath, [script], {
       env: {
         ...process.env,
-        ...options,
+        endpoint: options.endpoint,
+        token,
+        mount: options.mount,
+        APPROLE_ENDPOINT: recorder.url,
+        ROLE_ID: role.roleId,
+        SECRET_ID: role.secretId,
+        APPROLE_MOUNT: role.mount,
         DEBUG: '*',
         NODE_DEBUG: 'request,http,net,fetch,undici',
-        KEY_ID: newKeyId(),
+        KEY_ID: keyId,
       },
-      encoding: 'utf8',
       timeout: 20_000,
     });
-    const output = `${child.stdout}\n${child.stderr}`;
-    const dataKey = /DATA_KEY_B64=(\S+)/.exec(child.stdout)?.[1];
-    expect(child.status, output).toBe(0);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const [status] = (await once(child, 'close')) as [number | null];
+    await recorder.close();
+    const output = `${stdout}\n${stderr}`;
+    const dataKey = /^DATA_KEY_B64=(\S+)/m.exec(stdout)?.[1];
+    const approleKey = /^APPROLE_DATA_KEY_B64=(\S+)/m.exec(stdout)?.[1];
+    expect(status, output).toBe(0);
     expect(dataKey).toBeDefined();
-    const printed = output.replace(`DATA_KEY_B64=${dataKey}`, '');
-    expect(printed).not.toContain(options.token);
-    expect(printed).not.toContain(dataKey);
+    expect(approleKey).toBeDefined();
+    expect(recorder.tokens).toHaveLength(1); // the AppRole login's client token
+    const printed = output
+      .replace(`APPROLE_DATA_KEY_B64=${approleKey}`, '')
+      .replace(`DATA_KEY_B64=${dataKey}`, '');
+    for (const secret of [token, role.secretId, ...recorder.tokens, dataKey, approleKey]) {
+      expect(printed).not.toContain(secret);
+    }
   });
 });
 

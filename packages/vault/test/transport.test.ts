@@ -29,7 +29,7 @@ afterEach(async () => {
 
 const TOKEN = 's.transport-test-token-7f3a';
 const client = (endpoint: string, requestTimeoutMs = 2_000) =>
-  createVaultClient({ endpoint, token: TOKEN, requestTimeoutMs });
+  createVaultClient({ endpoint, token: () => TOKEN, requestTimeoutMs });
 
 async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
   const error = await promise.then(

@@ -41,7 +41,11 @@ function expect<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
 
 const isNotFound = (error: unknown) => isKeystoreError(error, 'KeyNotFound');
 
-export function createKvStore(client: VaultClient, paths: KvPaths): MaterialStore {
+export function createKvStore(
+  client: VaultClient,
+  paths: KvPaths,
+  onClose: () => Promise<void> = async () => {},
+): MaterialStore {
   let closed = false;
   /** The KV version each loaded key was read at, by the object of its latest version. */
   const readAt = new WeakMap<StoredVersion, number>();
@@ -125,6 +129,7 @@ export function createKvStore(client: VaultClient, paths: KvPaths): MaterialStor
 
     async close(): Promise<void> {
       closed = true;
+      await onClose();
     },
   };
 }
