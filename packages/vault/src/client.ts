@@ -40,7 +40,16 @@ export interface VaultClient {
     method: VaultMethod,
     path: string,
     body?: Record<string, unknown>,
+    options?: RequestOptions,
   ): Promise<Record<string, unknown>>;
+}
+
+export interface RequestOptions {
+  /**
+   * Statuses besides 200/204 whose body is the answer when it has `data`:
+   * a Transit batch answers 207 or 400 with its per-item results.
+   */
+  readonly answerStatuses?: readonly number[];
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -107,7 +116,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
   Object.assign(vault, { namespace: options.namespace, pathPrefix: '', token: options.token });
 
   return {
-    async request(method, path, body) {
+    async request(method, path, body, requestOptions) {
       const left = callTimeLeftMs();
       if (left !== undefined && left <= 0) throw new ProviderUnavailable('the call ran out of time');
       try {
@@ -118,8 +127,23 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
         });
         return result !== null && typeof result === 'object' ? (result as Record<string, unknown>) : {};
       } catch (error) {
+        const answer = answerOf(error, requestOptions?.answerStatuses);
+        if (answer !== undefined) return answer;
         throw mapVaultError(error);
       }
     },
   };
+}
+
+/** The body of node-vault's ApiResponseError when its status is one the caller takes as an answer. */
+function answerOf(
+  error: unknown,
+  statuses: readonly number[] | undefined,
+): Record<string, unknown> | undefined {
+  if (statuses === undefined) return undefined;
+  const response = (error as { response?: { statusCode?: unknown; body?: unknown } } | null)?.response;
+  if (typeof response?.statusCode !== 'number' || !statuses.includes(response.statusCode)) return undefined;
+  const body = response.body;
+  if (body === null || typeof body !== 'object' || !('data' in body)) return undefined;
+  return body as Record<string, unknown>;
 }

@@ -1,2 +1,7 @@
 export { keystoreProvider, type VaultConfig, vaultConfigSchema } from './definition.js';
-export { createVaultProvider, DEFAULT_TRANSIT_MOUNT, type VaultProviderOptions } from './provider.js';
+export {
+  createVaultProvider,
+  DEFAULT_TRANSIT_MOUNT,
+  type VaultKeyProvider,
+  type VaultProviderOptions,
+} from './provider.js';

@@ -1,8 +1,10 @@
-import { InvalidArgument, type KeyProvider } from '@keystore/core/provider';
+import { InvalidArgument } from '@keystore/core/provider';
 import { createVaultClient } from './client.js';
 import { createTransitProvider } from './transit/provider.js';
+import type { VaultKeyProvider } from './vault-key-provider.js';
 
 export { DEFAULT_TRANSIT_MOUNT } from './transit/names.js';
+export type { VaultKeyProvider } from './vault-key-provider.js';
 
 /** Options of `createVaultProvider` (the configuration block, with the token resolved). */
 export interface VaultProviderOptions {
@@ -21,7 +23,7 @@ export interface VaultProviderOptions {
 }
 
 /** Builds the client (auth, transport), then the provider of the configured mode. */
-export async function createVaultProvider(options: VaultProviderOptions): Promise<KeyProvider> {
+export async function createVaultProvider(options: VaultProviderOptions): Promise<VaultKeyProvider> {
   const mode = options.mode ?? 'transit';
   if (mode !== 'transit') {
     throw new InvalidArgument("vault: mode 'kv' is not available yet; use mode 'transit'");

@@ -3,6 +3,7 @@ import {
   type EncryptionContext,
   InvalidArgument,
   InvalidToken,
+  type KeyVersionInfo,
   ProviderError,
   type UnwrapKeyInput,
   type WrappedKey,
@@ -40,8 +41,11 @@ export const keyResponse = dataSchema(
     keys: z.record(z.string().regex(/^[1-9][0-9]*$/), z.union([z.number(), z.string()])),
     latest_version: z.number().int().positive(),
     min_decryption_version: z.number().int().nonnegative(),
+    /** Versions below it were trimmed (deleted): absent, not disabled. */
+    min_available_version: z.number().int().nonnegative().optional(),
   }),
 );
+type TransitKey = z.infer<typeof keyResponse>['data'];
 export const listResponse = dataSchema(z.object({ keys: z.array(z.string()) }));
 
 /** A response of the shape we expect, or ProviderError (no part of the body in the message). */
@@ -84,4 +88,25 @@ export function isoTime(value: number | string): string {
 export function dataKeyBits(length: number): number {
   if (length === 16 || length === 32 || length === 64) return length * 8;
   throw new InvalidArgument('vault: Transit makes data keys of 16, 32 or 64 bytes');
+}
+
+/**
+ * Vault's read of a key leaves out the versions below min_decryption_version
+ * (measured on OpenBao 2.7.2: `keys` lists only 2 and 3 after retiring 1), so
+ * they are listed from the version numbers; their creation time is not told
+ * and is reported as the Unix epoch.
+ */
+const UNKNOWN_TIME = new Date(0).toISOString();
+
+export function versionsOf(key: TransitKey): KeyVersionInfo[] {
+  const versions: KeyVersionInfo[] = [];
+  for (let version = Math.max(1, key.min_available_version ?? 0); version <= key.latest_version; version++) {
+    const created = key.keys[String(version)];
+    versions.push({
+      version,
+      createdAt: created === undefined ? UNKNOWN_TIME : isoTime(created),
+      state: version < key.min_decryption_version ? 'disabled' : 'enabled',
+    });
+  }
+  return versions;
 }
