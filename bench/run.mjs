@@ -736,7 +736,7 @@ try {
 
   const rsa = wanted('rsa') ? rsaContenders() : { unavailable: 'not run (--only)' };
   if (rsa.unavailable) {
-    log(`\n${rsa.unavailable}`);
+    if (wanted('rsa')) log(`\n${rsa.unavailable}`);
     report.rsa = { unavailable: rsa.unavailable };
   } else {
     report.rsa = { note: rsa.note, result: await runCase(RSA_CASE, rsa.contenders) };

@@ -233,8 +233,7 @@ async function rawRewrap(server, count) {
   const keyId = `bench-raw-${randomBytes(4).toString('hex')}`;
   const mount = server.transitMount;
   await post(`${mount}/keys/${keyId}`, { type: 'aes256-gcm96', derived: true });
-  // One derivation context per ciphertext, as envelopes with their own contexts have: measured,
-  // OpenBao re-wraps 1,000 items of one context about three times faster than of 1,000 contexts.
+  // One derivation context per ciphertext, as envelopes with contexts of their own have.
   const contexts = Array.from({ length: count }, (_, i) =>
     Buffer.from(`keystore-context-v1\nbench ${i}`).toString('base64'),
   );
