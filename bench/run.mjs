@@ -7,6 +7,9 @@
 // Envelope: Keystore round trips (memory provider, with a context) at 1 KiB and 1 MiB vs the bare
 // Fernet round trip of the same data, both in the same async loop.
 // RSA-OAEP-2048 (SHA-256): our decrypts per second vs bare crypto.privateDecrypt with a KeyObject.
+// Vault (bench/cases/vault.mjs, against the server of VAULT_ADDR or test-infra/.env.test, else
+// skipped): 1 KiB envelope round trips per second vs the bare Transit requests, and reencryptMany
+// of 1,000 envelopes batched vs one request per envelope, per call.
 // The cases live here and in bench/cases/, the timing loop in bench/lib/timing.mjs.
 // Every contender is verified (round trip and interop with our tokens) before it is timed. The
 // contenders of one case run round by round, interleaved, so machine noise hits all of them.
@@ -23,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { envelopeContenders } from './cases/envelope.mjs';
 import { floorContender } from './cases/floor.mjs';
+import { VAULT_MODES, vaultReencryptCase, vaultRoundTripContenders, vaultServer } from './cases/vault.mjs';
 import { check, payloadBytes, payloadText, sameBytes } from './lib/payload.mjs';
 import { median, syncRunner } from './lib/timing.mjs';
 
@@ -38,6 +42,8 @@ const HELP = `usage: node bench/run.mjs [options]
   --rounds N      timed rounds per contender and case (default 5, quick 3)
   --seconds S     length of one round in seconds (default 1, quick 0.25)
   --python PATH   the Python interpreter (default: $BENCH_PYTHON or python3)
+  --only LIST     run only these sections, comma-separated: fernet, envelope, rsa, vault
+                  (not with --write)
   -h, --help      this text
 `;
 
@@ -49,6 +55,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string' },
     seconds: { type: 'string' },
     python: { type: 'string' },
+    only: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
@@ -66,6 +73,15 @@ if (!(Number.isInteger(ROUNDS) && ROUNDS > 0) || !(ROUND_SECONDS > 0)) {
   process.exit(2);
 }
 const log = (line) => process.stderr.write(`${line}\n`);
+const SECTIONS = ['fernet', 'envelope', 'rsa', 'vault'];
+const only = args.only === undefined ? SECTIONS : args.only.split(',').map((x) => x.trim());
+if (only.some((x) => !SECTIONS.includes(x)) || (args.only !== undefined && args.write)) {
+  process.stderr.write(`bad --only (or --only with --write)\n\n${HELP}`);
+  process.exit(2);
+}
+const wanted = (section) => only.includes(section);
+/** reencryptMany: envelopes per call, and timed calls per side. */
+const VAULT_REENCRYPT = { count: 1000, calls: args.quick ? 4 : 12, target: 25 };
 
 // The Node running the table, first: under another Node (bench/README.md) this says which one.
 log(
@@ -98,6 +114,7 @@ const versions = {
   fernetNodejs: packageVersion('fernet-nodejs'),
   fernet: packageVersion('fernet'),
   cryptoJs: packageVersion('crypto-js', createRequire(require.resolve('fernet'))),
+  keystoreVault: JSON.parse(readFileSync(join(here, '../packages/vault/package.json'), 'utf8')).version,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -456,6 +473,7 @@ const allCases = (report) => [
   ...report.fernet,
   ...report.envelope,
   ...(report.rsa.result ? [report.rsa.result] : []),
+  ...report.vault.roundTrip,
 ];
 
 function fmtRate(x) {
@@ -545,6 +563,8 @@ function markdown(report) {
     if (report.rsa.note) out.push('', `Note: ${report.rsa.note}.`);
   }
   out.push('');
+  out.push(...vaultMarkdown(report.vault));
+  out.push('');
   out.push('### Targets');
   out.push('');
   for (const t of report.targets) {
@@ -578,6 +598,47 @@ function markdown(report) {
   return `${out.join('\n')}\n`;
 }
 
+function vaultMarkdown(v) {
+  const out = ['### Vault (OpenBao) transit'];
+  out.push('');
+  if (v.skip) return [...out, `Skipped: ${v.skip}.`];
+  out.push(`Server: ${v.server}.`);
+  out.push('');
+  out.push('Envelope round trips per second (Keystore encrypt, then decrypt, each awaited):');
+  out.push('');
+  out.push(...table(v.roundTrip.flatMap(caseRows)));
+  const r = v.reencrypt;
+  if (r !== undefined) {
+    out.push('');
+    out.push(
+      `\`reencryptMany\` of ${r.count.toLocaleString('en-US')} envelopes of one key after a rotation, ${r.calls} timed calls per side, alternating:`,
+    );
+    out.push('');
+    const rows = r.sides.map((s) => [
+      s.name,
+      `${s.p50.toFixed(1)} ms`,
+      `${s.p99.toFixed(1)} ms`,
+      fmtRate(s.envelopesPerSecond),
+    ]);
+    const head = ['', 'p50 per call', 'p99 per call', 'envelopes/s at p50'];
+    const widths = head.map((h, i) => Math.max(3, h.length, ...rows.map((row) => row[i].length)));
+    const line = (cells) =>
+      `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+    out.push(
+      line(head),
+      `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`,
+    );
+    out.push(...rows.map(line));
+    out.push('');
+    out.push(
+      `Batched is ${fmtRatio(r.ratio)} one request per envelope (p50 ÷ p50); the bare-fetch reference, the same re-wraps without our client or the keystore, is ${fmtRatio(r.rawRatio)}. With ${r.calls} calls a side, the p99 is the slowest call or next to it.`,
+    );
+  } else if (v.reencryptError) {
+    out.push('', `reencryptMany: broken (${v.reencryptError}).`);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main
 
@@ -590,12 +651,56 @@ const ENVELOPE_CASES = [
   { id: 'envelope-1KiB', title: 'Envelope 1 KiB', size: 1024, targets: { bare: 0.5 } },
   { id: 'envelope-1MiB', title: 'Envelope 1 MiB', size: 2 ** 20, targets: { bare: 0.9 } },
 ];
+// Ours is the Keystore over @keystore/vault, the baseline the same requests made bare (bench/cases/vault.mjs).
+const VAULT_ROUND_TRIP_CASES = VAULT_MODES.map((mode) => ({
+  mode,
+  spec: { id: `vault-${mode.id}-1KiB`, title: `Vault ${mode.id} 1 KiB`, size: 1024, targets: {} },
+}));
 const RSA_CASE = {
   id: 'rsa-oaep-2048-decrypt',
   title: 'RSA-OAEP-2048 decrypt',
   size: 32,
   targets: { bare: 0.9 },
 };
+
+async function runVault() {
+  const server = vaultServer(join(here, '..'));
+  if (server.skip) {
+    log(`\nVault: skipped (${server.skip})`);
+    return { skip: server.skip, roundTrip: [] };
+  }
+  let vault;
+  try {
+    vault = await import('@keystore/vault');
+  } catch (error) {
+    const skip = `cannot load @keystore/vault (run \`pnpm build\` first): ${error.message}`;
+    log(`\nVault: skipped (${skip})`);
+    return { skip, roundTrip: [] };
+  }
+  const out = { server: server.endpoint, roundTrip: [] };
+  for (const { mode, spec } of VAULT_ROUND_TRIP_CASES) {
+    const made = await vaultRoundTripContenders({
+      core,
+      vault,
+      server,
+      mode,
+      version: versions.keystoreVault,
+    });
+    try {
+      out.roundTrip.push(await runCase(spec, made.contenders));
+    } finally {
+      await made.close();
+    }
+  }
+  log(`\nVault reencryptMany of ${VAULT_REENCRYPT.count} envelopes, batched vs one request per envelope`);
+  try {
+    out.reencrypt = await vaultReencryptCase({ core, vault, server, ...VAULT_REENCRYPT, log });
+  } catch (error) {
+    out.reencryptError = error.message;
+    log(`  broken: ${error.message}`);
+  }
+  return out;
+}
 
 const started = Date.now();
 const python = await startPython();
@@ -614,23 +719,30 @@ const report = {
   fernet: [],
   envelope: [],
   rsa: {},
+  vault: { roundTrip: [] },
   targets: [],
 };
 
 try {
-  const contenders = fernetContenders(python);
-  for (const spec of FERNET_CASES) report.fernet.push(await runCase(spec, contenders));
+  if (wanted('fernet')) {
+    const contenders = fernetContenders(python);
+    for (const spec of FERNET_CASES) report.fernet.push(await runCase(spec, contenders));
+  }
 
-  const envelope = await envelopeContenders(core, versions.keystoreCore);
-  for (const spec of ENVELOPE_CASES) report.envelope.push(await runCase(spec, envelope));
+  if (wanted('envelope')) {
+    const envelope = await envelopeContenders(core, versions.keystoreCore);
+    for (const spec of ENVELOPE_CASES) report.envelope.push(await runCase(spec, envelope));
+  }
 
-  const rsa = rsaContenders();
+  const rsa = wanted('rsa') ? rsaContenders() : { unavailable: 'not run (--only)' };
   if (rsa.unavailable) {
-    log(`\n${rsa.unavailable}`);
+    if (wanted('rsa')) log(`\n${rsa.unavailable}`);
     report.rsa = { unavailable: rsa.unavailable };
   } else {
     report.rsa = { note: rsa.note, result: await runCase(RSA_CASE, rsa.contenders) };
   }
+
+  if (wanted('vault')) report.vault = await runVault();
 } finally {
   if (python.available) await python.close();
 }
@@ -648,6 +760,18 @@ for (const c of allCases(report)) {
       status: r.status,
     });
   }
+}
+if (report.vault.reencrypt !== undefined || report.vault.reencryptError !== undefined) {
+  const r = report.vault.reencrypt;
+  report.targets.push({
+    case: `Vault reencryptMany ${VAULT_REENCRYPT.count}`,
+    against: 'one request per envelope (batch: false)',
+    againstId: 'vault-single',
+    ratio: r?.ratio,
+    target: VAULT_REENCRYPT.target,
+    met: r === undefined ? null : r.ratio >= VAULT_REENCRYPT.target,
+    status: r === undefined ? 'broken' : 'ok',
+  });
 }
 for (const c of report.fernet) c.headroom = headroom(c);
 report.seconds = Math.round((Date.now() - started) / 100) / 10;
@@ -692,7 +816,12 @@ function writeBlock(file, name, content) {
   log(`wrote the ${name} block of ${file}`);
 }
 
-const SHORT_NAMES = { 'fernet-nodejs': 'fernet-nodejs', python: 'Python', floor: 'the OpenSSL floor' };
+const SHORT_NAMES = {
+  'fernet-nodejs': 'fernet-nodejs',
+  python: 'Python',
+  floor: 'the OpenSSL floor',
+  'vault-single': 'one request per envelope',
+};
 
 /** One line for the top-level README: each target's ratio, and a link to the tables. */
 function summaryLine(report) {

@@ -59,9 +59,18 @@ export interface VaultClient {
     method: VaultMethod,
     path: string,
     body?: Record<string, unknown>,
+    options?: RequestOptions,
   ): Promise<Record<string, unknown>>;
   /** Closes idle connections. */
   close(): void;
+}
+
+export interface RequestOptions {
+  /**
+   * Statuses besides 200/204 whose body is the answer when it has `data`:
+   * a Transit batch answers 207 or 400 with its per-item results.
+   */
+  readonly answerStatuses?: readonly number[];
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -83,7 +92,7 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
   Object.assign(vault, { namespace: options.namespace, pathPrefix: '', token: '' });
 
   return {
-    async request(method, path, body) {
+    async request(method, path, body, requestOptions) {
       const left = callTimeLeftMs();
       if (left !== undefined && left <= 0) throw new ProviderUnavailable('the call ran out of time');
       // One bound for all attempts: the call's time, or requestTimeoutMs outside a guarded call.
@@ -92,14 +101,22 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
         Math.min(end - performance.now(), callTimeLeftMs() ?? Number.POSITIVE_INFINITY);
       const token = await options.token();
       const result: unknown = await withRetry(
-        (timeoutMs) =>
-          vault.request({
-            path: `/${path}`,
-            method,
-            timeoutMs, // read by our transport
-            ...(token === undefined ? {} : { headers: { 'X-Vault-Token': token } }),
-            ...(body === undefined ? {} : { json: body }),
-          }),
+        async (timeoutMs) => {
+          try {
+            return await vault.request({
+              path: `/${path}`,
+              method,
+              timeoutMs, // read by our transport
+              ...(token === undefined ? {} : { headers: { 'X-Vault-Token': token } }),
+              ...(body === undefined ? {} : { json: body }),
+            });
+          } catch (error) {
+            // A batch's 207/400 with per-item results is its answer, not a failure to retry or map.
+            const answer = answerOf(error, requestOptions?.answerStatuses);
+            if (answer !== undefined) return answer;
+            throw error;
+          }
+        },
         {
           timeLeftMs,
           retryable: (error) => isRetryable(error, method),
@@ -114,4 +131,17 @@ export function createVaultClient(options: VaultClientOptions): VaultClient {
       if (shared === undefined) send.close();
     },
   };
+}
+
+/** The body of node-vault's ApiResponseError when its status is one the caller takes as an answer. */
+function answerOf(
+  error: unknown,
+  statuses: readonly number[] | undefined,
+): Record<string, unknown> | undefined {
+  if (statuses === undefined) return undefined;
+  const response = (error as { response?: { statusCode?: unknown; body?: unknown } } | null)?.response;
+  if (typeof response?.statusCode !== 'number' || !statuses.includes(response.statusCode)) return undefined;
+  const body = response.body;
+  if (body === null || typeof body !== 'object' || !('data' in body)) return undefined;
+  return body as Record<string, unknown>;
 }

@@ -19,13 +19,19 @@ import {
  */
 
 /** Messages that mean the key, or the version asked for, does not exist. */
-const KEY_NOT_FOUND = [/encryption key not found/i, /^key not found/i, /version is too new/i];
+const KEY_NOT_FOUND = [
+  /encryption key not found/i,
+  /^key not found/i,
+  /version is too new/i,
+  /^no existing key named/i, // keys/<name>/config on a missing key
+];
 /** Messages that mean the ciphertext cannot be decrypted with this key and context. */
 const INVALID_CIPHERTEXT = [
   /message authentication failed/i,
   /invalid ciphertext/i,
   /unable to decode ciphertext/i,
   /illegal base64/i,
+  /missing ciphertext/i,
 ];
 /**
  * OpenBao's transactional storage refusing a write that raced another one on
@@ -43,8 +49,23 @@ const WRITE_CONFLICT = [/transaction commit failed/i];
 const CAS_MISMATCH = [/check-and-set parameter did not match the current version/i];
 /** A 404 for a path no engine is mounted at: not an absent key (a mistyped mount). */
 const NO_ROUTE = [/no handler for route/i];
-/** Below `min_decryption_version`: the version was retired on purpose. */
-const VERSION_DISABLED = [/ciphertext version is disabled/i];
+/**
+ * Below `min_decryption_version`: the version was retired on purpose.
+ * Measured on OpenBao 2.7.2, decrypt and rewrap, single and per batch item:
+ * `ciphertext or signature version is disallowed by policy (too old)`.
+ * The older wording is kept for servers that still use it.
+ */
+const VERSION_RETIRED = [/version is disallowed by policy \(too old\)/i, /ciphertext version is disabled/i];
+/**
+ * The listener's JSON limits (`max_request_json_strings`, 1,000 by default)
+ * refusing a whole request, measured on OpenBao 2.7.2 as HTTP 400. Batches
+ * are cut below the default (transit/batch.ts); a server configured lower
+ * still refuses them.
+ */
+const JSON_TOO_COMPLEX = [/refused JSON input due to high complexity/i];
+
+export const VERSION_RETIRED_MESSAGE =
+  "vault: the key version was retired (it is below the key's min_decryption_version); lowering min_decryption_version restores it";
 
 const TRANSPORT_MESSAGES = {
   timeout: 'the request to Vault timed out',
@@ -111,12 +132,27 @@ export function mapVaultError(error: unknown): KeystoreError {
     if (matches(messages, CAS_MISMATCH)) {
       return new Conflict('vault: the KV secret was changed concurrently (check-and-set)');
     }
-    if (matches(messages, KEY_NOT_FOUND))
-      return new KeyNotFound('the Transit key, or key version, does not exist');
-    if (matches(messages, VERSION_DISABLED)) {
-      return new KeyNotFound('the key version is disabled (below the key min_decryption_version)');
+    if (matches(messages, JSON_TOO_COMPLEX)) {
+      return new ProviderError(
+        "vault: the server refused the request as too large for its JSON limits (the listener's max_request_json_strings)",
+      );
     }
-    if (matches(messages, INVALID_CIPHERTEXT)) return new InvalidToken();
+    const mapped = mapRefusal(messages);
+    if (mapped !== undefined) return mapped;
   }
   return new ProviderError(`Vault answered HTTP ${statusCode}`);
+}
+
+/** The refusals of one ciphertext (or key): a whole request's 400, or one batch item's error. */
+function mapRefusal(messages: readonly string[]): KeystoreError | undefined {
+  if (matches(messages, VERSION_RETIRED)) return new KeyNotFound(VERSION_RETIRED_MESSAGE);
+  if (matches(messages, KEY_NOT_FOUND))
+    return new KeyNotFound('the Transit key, or key version, does not exist');
+  if (matches(messages, INVALID_CIPHERTEXT)) return new InvalidToken();
+  return undefined;
+}
+
+/** One `batch_results` item's `error`, as the error of that item's slot. */
+export function mapVaultItemError(message: string): KeystoreError {
+  return mapRefusal([message]) ?? new ProviderError('vault: a batch item failed');
 }

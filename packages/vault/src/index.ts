@@ -13,4 +13,9 @@ export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './http/retry.js';
 export type { VaultTlsOptions } from './http/tls.js';
 export { DEFAULT_KV_MOUNT, DEFAULT_KV_PATH_PREFIX } from './kv/paths.js';
 export type { KvProviderOptions } from './kv/provider.js';
-export { createVaultProvider, DEFAULT_TRANSIT_MOUNT, type VaultProviderOptions } from './provider.js';
+export {
+  createVaultProvider,
+  DEFAULT_TRANSIT_MOUNT,
+  type VaultKeyProvider,
+  type VaultProviderOptions,
+} from './provider.js';

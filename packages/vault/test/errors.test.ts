@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapVaultError, VaultTransportError } from '../src/errors.js';
+import { mapVaultError, mapVaultItemError, VaultTransportError } from '../src/errors.js';
 
 /** node-vault's ApiResponseError shape: the status and Vault's body. */
 const api = (statusCode: number, ...errors: string[]) =>
@@ -23,6 +23,12 @@ describe('mapVaultError', () => {
     [api(400, 'ciphertext version is disabled'), 'KeyNotFound'],
     [api(400, 'cipher: message authentication failed'), 'InvalidToken'],
     [api(400, 'invalid ciphertext: no prefix'), 'InvalidToken'],
+    [api(400, 'ciphertext or signature version is disallowed by policy (too old)'), 'KeyNotFound'],
+    [api(400, 'no existing key named k could be found'), 'KeyNotFound'],
+    [
+      api(400, 'refused JSON input due to high complexity: exceeded maximum number of strings'),
+      'ProviderError',
+    ],
     [api(400, 'something else'), 'ProviderError'],
     [api(500, '1 error occurred:\n\t* transaction commit failed\n\n'), 'ProviderError'],
     [new Error('anything'), 'ProviderError'],
@@ -38,5 +44,33 @@ describe('mapVaultError', () => {
       expect(JSON.stringify(mapped.cause ?? null)).not.toContain(secret);
     }
     expect(mapVaultError(api(418, secret)).message).toBe('Vault answered HTTP 418');
+  });
+
+  it('a retired version says so, and how to restore it', () => {
+    const retired = api(400, 'ciphertext or signature version is disallowed by policy (too old)');
+    expect(mapVaultError(retired).message).toMatch(/retired.*min_decryption_version/);
+    expect(
+      mapVaultItemError('ciphertext or signature version is disallowed by policy (too old)'),
+    ).toMatchObject({
+      code: 'KeyNotFound',
+      message: expect.stringMatching(/retired.*lowering min_decryption_version restores it/),
+    });
+  });
+
+  it.each([
+    ['cipher: message authentication failed', 'InvalidToken'],
+    ['invalid ciphertext: no prefix', 'InvalidToken'],
+    ['missing ciphertext to decrypt', 'InvalidToken'],
+    ['invalid ciphertext: version is too new', 'KeyNotFound'],
+    ['something else', 'ProviderError'],
+  ])('batch item error %j -> %s', (message, code) => {
+    expect(mapVaultItemError(message).code).toBe(code);
+  });
+
+  it('the JSON-limit refusal names the server setting', () => {
+    expect(
+      mapVaultError(api(400, 'refused JSON input due to high complexity: exceeded maximum number of strings'))
+        .message,
+    ).toMatch(/max_request_json_strings/);
   });
 });

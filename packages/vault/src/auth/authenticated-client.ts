@@ -9,12 +9,12 @@ import type { AuthSession } from './session.js';
  */
 export function authenticatedClient(client: VaultClient, session: AuthSession): VaultClient {
   return {
-    async request(method, path, body) {
+    async request(method, path, body, options) {
       // The token is fetched first so that the generation is the one the request goes out with.
       await session.token();
       const sent = session.generation;
       try {
-        return await client.request(method, path, body);
+        return await client.request(method, path, body, options);
       } catch (error) {
         if (!(error instanceof AccessDenied)) throw error;
         let retry: boolean;
@@ -24,7 +24,7 @@ export function authenticatedClient(client: VaultClient, session: AuthSession): 
           throw error; // could not find out (Vault unreachable): the 403 stands
         }
         if (!retry) throw error;
-        return client.request(method, path, body);
+        return client.request(method, path, body, options);
       }
     },
     close: () => client.close(),
