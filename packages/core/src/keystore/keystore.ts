@@ -90,6 +90,11 @@ const SMALL_PAYLOAD = 64 * 1024;
 
 /** Envelopes per chunk of a bulk call (the provider batches within a chunk). */
 const BULK_CHUNK = 500;
+/**
+ * Chunks of a bulk call in progress at once: the next chunk's envelopes are
+ * opened, and its backend requests sent, while the previous one's are out.
+ */
+const BULK_CHUNKS_IN_FLIGHT = 2;
 /** Local re-wraps in flight at once in a bulk re-encryption. */
 const REWRAP_CONCURRENCY = 16;
 
@@ -403,32 +408,52 @@ export class Keystore {
       throw new InvalidArgument(`${where}: items must be an array, got ${kindOf(items)}`);
     checkOptions(where, options, BULK_OPTIONS);
     const results: BulkResult<T>[] = [];
-    for (let start = 0; start < items.length; start += BULK_CHUNK) {
-      const chunk = items.slice(start, start + BULK_CHUNK);
-      const opened: (ParsedEnvelope & { context: EncryptionContext })[] = [];
-      const slots: (number | Error)[] = chunk.map((item, i) => {
-        try {
-          const { envelope, context } = bulkItem(`${where}: items[${start + i}]`, item, options.context);
-          opened.push(this.#open(envelope, { ...(context === undefined ? {} : { context }) }));
-          return opened.length - 1;
-        } catch (error) {
-          return error as Error;
-        }
-      });
-      let outcomes: (T | Error)[];
-      try {
-        outcomes = opened.length === 0 ? [] : await run(opened);
-      } catch (error) {
-        // The whole chunk failed (closed, timed out): each of its items says so; earlier chunks' results stay.
-        outcomes = opened.map(() => (error instanceof Error ? error : new InvalidToken()));
-      }
-      for (const slot of slots) {
-        const outcome: T | Error = slot instanceof Error ? slot : (outcomes[slot] ?? new InvalidToken());
-        results.push(outcome instanceof Error ? { ok: false, error: outcome } : { ok: true, value: outcome });
-      }
+    const pending: Promise<BulkResult<T>[]>[] = [];
+    let start = 0;
+    const launch = () => {
+      pending.push(this.#bulkChunk(where, items, start, options, run));
+      start += BULK_CHUNK;
+    };
+    while (start < items.length && pending.length < BULK_CHUNKS_IN_FLIGHT) launch();
+    // Chunks finish in order for the caller: results and progress are reported chunk by chunk.
+    for (let chunk = pending.shift(); chunk !== undefined; chunk = pending.shift()) {
+      results.push(...(await chunk));
       options.onProgress?.(results.length, items.length);
+      if (start < items.length) launch();
     }
     return results;
+  }
+
+  /** One chunk of a bulk call; never rejects: every item gets its result or its error. */
+  async #bulkChunk<T>(
+    where: string,
+    items: readonly (string | BulkItem)[],
+    start: number,
+    options: BulkOptions,
+    run: (opened: (ParsedEnvelope & { context: EncryptionContext })[]) => Promise<(T | Error)[]>,
+  ): Promise<BulkResult<T>[]> {
+    const chunk = items.slice(start, start + BULK_CHUNK);
+    const opened: (ParsedEnvelope & { context: EncryptionContext })[] = [];
+    const slots: (number | Error)[] = chunk.map((item, i) => {
+      try {
+        const { envelope, context } = bulkItem(`${where}: items[${start + i}]`, item, options.context);
+        opened.push(this.#open(envelope, { ...(context === undefined ? {} : { context }) }));
+        return opened.length - 1;
+      } catch (error) {
+        return error as Error;
+      }
+    });
+    let outcomes: (T | Error)[];
+    try {
+      outcomes = opened.length === 0 ? [] : await run(opened);
+    } catch (error) {
+      // The whole chunk failed (closed, timed out): each of its items says so; other chunks' results stay.
+      outcomes = opened.map(() => (error instanceof Error ? error : new InvalidToken()));
+    }
+    return slots.map((slot) => {
+      const outcome: T | Error = slot instanceof Error ? slot : (outcomes[slot] ?? new InvalidToken());
+      return outcome instanceof Error ? { ok: false, error: outcome } : { ok: true, value: outcome };
+    });
   }
 
   #unwrapInput(o: ParsedEnvelope & { context: EncryptionContext }) {

@@ -50,6 +50,8 @@ export const DEFAULT_PROVIDER_TIMEOUT_MS = 15_000;
 
 /** Items per batch request. */
 const BATCH_SIZE = 250;
+/** Batch requests of one bulk call in flight at once. */
+const BATCHES_IN_FLIGHT = 4;
 const GUARDED = Symbol('keystore.guarded');
 
 /** A provider behind the guard: every operation exists (unsupported ones throw UnsupportedOperation). */
@@ -98,46 +100,68 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     }
   }
 
-  /** Sends `inputs` in batches; checks each answer; an item's failure stays in its slot. */
+  /**
+   * Sends `inputs` in batches, up to BATCHES_IN_FLIGHT at once (a backend's
+   * batch is a round trip: the next one need not wait for it); checks each
+   * answer; results in input order; an item's failure stays in its slot.
+   * When one call fails the whole operation fails, and no data key of any
+   * batch, earlier or answering later, reaches the caller.
+   */
   async function inBatches<R>(
     inputs: readonly UnwrapKeyInput[],
     operation: 'unwrapKeys' | 'rewrapKeys',
     send: (batch: readonly UnwrapKeyInput[]) => Promise<unknown[]>,
     check: (out: unknown, input: UnwrapKeyInput) => R,
   ): Promise<(R | Error)[]> {
-    const results: (R | Error)[] = [];
-    for (let i = 0; i < inputs.length; i += BATCH_SIZE) {
-      const batch = inputs.slice(i, i + BATCH_SIZE);
-      let answers: unknown[];
-      try {
-        answers = await call(operation, () => send(batch));
-      } catch (error) {
-        // The whole call fails: the data keys of earlier batches never reach the caller.
-        zeroLate(results);
-        throw error;
-      }
-      try {
-        checkBatchOut(type, operation, answers, batch.length);
-      } catch (error) {
-        zeroLate(answers);
-        zeroLate(results);
-        throw error;
-      }
-      answers.forEach((answer, j) => {
-        if (answer instanceof Error) {
-          results.push(mapError(type, operation, answer));
+    const batches: (readonly UnwrapKeyInput[])[] = [];
+    for (let i = 0; i < inputs.length; i += BATCH_SIZE) batches.push(inputs.slice(i, i + BATCH_SIZE));
+    const settled: (R | Error)[][] = [];
+    let failure: { error: unknown } | undefined;
+    const fail = (error: unknown) => {
+      failure ??= { error };
+    };
+    let next = 0;
+    const worker = async () => {
+      while (failure === undefined && next < batches.length) {
+        const index = next++;
+        const batch = batches[index] as readonly UnwrapKeyInput[];
+        let answers: unknown[];
+        try {
+          answers = await call(operation, () => send(batch));
+        } catch (error) {
+          fail(error);
+          return;
+        }
+        if (failure !== undefined) {
+          zeroLate(answers); // another batch failed meanwhile: this answer is not used
           return;
         }
         try {
-          results.push(check(answer, batch[j] as UnwrapKeyInput));
+          checkBatchOut(type, operation, answers, batch.length);
         } catch (error) {
-          results.push(error as Error);
-        } finally {
-          if (operation === 'unwrapKeys') zeroLate(answer);
+          zeroLate(answers);
+          fail(error);
+          return;
         }
-      });
+        settled[index] = answers.map((answer, j) => {
+          if (answer instanceof Error) return mapError(type, operation, answer);
+          try {
+            return check(answer, batch[j] as UnwrapKeyInput);
+          } catch (error) {
+            return error as Error;
+          } finally {
+            if (operation === 'unwrapKeys') zeroLate(answer);
+          }
+        });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCHES_IN_FLIGHT, batches.length) }, worker));
+    if (failure !== undefined) {
+      // The whole call fails: the data keys of the batches that succeeded never reach the caller.
+      for (const results of settled) zeroLate(results);
+      throw failure.error;
     }
-    return results;
+    return settled.flat();
   }
 
   /** capability: an operation not declared fails with UnsupportedOperation; else the provider's method. */
