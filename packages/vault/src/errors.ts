@@ -113,7 +113,7 @@ export function mapVaultError(error: unknown): KeystoreError {
   const api = apiError(error);
   if (api === undefined) return new ProviderError('the request to Vault failed');
   const { statusCode, messages } = api;
-  if (statusCode === 503 || statusCode === 502 || statusCode === 504 || statusCode === 429) {
+  if ([429, 473, 502, 503, 504].includes(statusCode)) {
     return new ProviderUnavailable(
       `Vault is unavailable (HTTP ${statusCode}: sealed, standby, or overloaded)`,
     );

@@ -12,6 +12,9 @@ describe('mapVaultError', () => {
     [new VaultTransportError('network'), 'ProviderUnavailable'],
     [new VaultTransportError('timeout'), 'ProviderUnavailable'],
     [api(503, 'Vault is sealed'), 'ProviderUnavailable'],
+    // sys/health's code for a performance standby: retried (http/retry.ts), then unavailable.
+    [api(473), 'ProviderUnavailable'],
+    [api(429), 'ProviderUnavailable'],
     [api(403, 'permission denied'), 'AccessDenied'],
     [api(404), 'KeyNotFound'],
     // Measured on OpenBao 2.7.2: a KV v2 write whose cas is not the current version.
