@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { KeyProvider } from '@keystore/core/provider';
+import { guardProvider, type KeyProvider } from '@keystore/core/provider';
 import { requireService } from '@keystore/test-infra/vitest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createVaultProvider, type VaultProviderOptions } from '../src/index.js';
@@ -185,6 +185,22 @@ describe.skipIf(vault.skip)('vault auth against OpenBao', () => {
     const transitBefore = recorder.count(/^transit\//);
     await roundTrip(p, keyId);
     expect(recorder.count(/^transit\//) - transitBefore).toBe(2); // no 403 and retry
+  });
+
+  it.concurrent("the renewal timer runs outside the guarded call that scheduled it (renews after that call's deadline)", async () => {
+    const keyId = await transitKey();
+    const role = await setUpAppRole(admin, keyId, { token_ttl: '3s', token_max_ttl: '1h' });
+    const recorder = await proxy();
+    // As createKeystore uses it: every call has a deadline (here 500 ms), long past when the timer fires at 2 s.
+    const p = guardProvider(
+      await provider({ endpoint: recorder.url, auth: { method: 'approle', ...role } }),
+      {
+        timeoutMs: 500,
+      },
+    );
+    await roundTrip(p, keyId);
+    await sleep(2_800); // idle: only the timer can renew
+    expect(recorder.requests.filter((r) => RENEW.test(r.path)).map((r) => r.status)).toEqual([200]);
   });
 
   it('close() revokes a token it logged in for', async () => {

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import {
   AccessDenied,
   Closed,
@@ -150,6 +151,13 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
   let recovering: Promise<boolean> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  /**
+   * The context the session was made in (no guarded call). The timer is
+   * scheduled from inside calls, and a timer callback inherits the call's
+   * AsyncLocalStorage state: its deadline would be long past when the timer
+   * fires, so every background renewal would fail before being sent.
+   */
+  const background = new AsyncResource('keystore-vault-renewal');
 
   function schedule(): void {
     if (timer !== undefined) clearTimeout(timer);
@@ -157,7 +165,7 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
     if (closed || current === undefined || !Number.isFinite(current.refreshAt)) return;
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, current.refreshAt - performance.now()));
     // A failure here is seen, and thrown, by the next request that needs the token.
-    timer = setTimeout(() => void refresh().catch(() => {}), delay);
+    timer = setTimeout(() => background.runInAsyncScope(() => void refresh().catch(() => {})), delay);
     timer.unref();
   }
 
