@@ -91,6 +91,28 @@ describe.skipIf(vault.skip)('vault auth against OpenBao', () => {
     expect(JSON.stringify(error)).not.toContain('not-the-secret-id');
   });
 
+  it('a refused login is not repeated on every request: failed logins back off (1 s, doubling)', async () => {
+    const keyId = newKeyId();
+    const role = await setUpAppRole(admin, keyId);
+    const recorder = await proxy();
+    const p = await provider({
+      endpoint: recorder.url,
+      auth: { method: 'approle', roleId: role.roleId, secretId: 'not-the-secret-id', mount: role.mount },
+    });
+    const started = performance.now();
+    let calls = 0;
+    while (performance.now() - started < 1_500) {
+      await expect(p.generateDataKey?.({ keyId, length: 32, context })).rejects.toMatchObject({
+        code: 'AccessDenied',
+      });
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(calls).toBeGreaterThan(20);
+    // One login at once, one after the 1 s backoff: not one per request.
+    expect(recorder.count(LOGIN)).toBeLessThanOrEqual(2);
+  });
+
   it('concurrent first requests share one login; after the token is revoked, concurrent requests share one new login and each retries once', async () => {
     const keyId = await transitKey();
     const role = await setUpAppRole(admin, keyId);

@@ -71,6 +71,9 @@ export interface AuthSession {
 
 /** How long a failed refresh waits before the next attempt, at most. */
 const REFRESH_RETRY_MS = 5_000;
+/** The wait after a failed login, doubled after each further failure, up to the maximum. */
+const LOGIN_BACKOFF_MS = 1_000;
+const LOGIN_BACKOFF_MAX_MS = 30_000;
 /** Revoking on close is best effort and must not hold close up for long. */
 const REVOKE_TIMEOUT_MS = 5_000;
 /** setTimeout's largest delay (about 24.8 days). */
@@ -187,9 +190,31 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
     };
   }
 
+  /**
+   * Failed logins back off (LOGIN_BACKOFF_MS, doubling to LOGIN_BACKOFF_MAX_MS): a wrong or
+   * revoked secret id must not become a login per request from every process. Within the
+   * backoff, the last login's error is thrown again without asking Vault.
+   */
+  let loginFailures = 0;
+  let loginBlockedUntil = 0;
+  let loginError: unknown;
+
   async function doLogin(): Promise<void> {
+    if (performance.now() < loginBlockedUntil) throw loginError;
     const at = performance.now();
-    const lease = await (login as Login)(clientFor(undefined));
+    let lease: Lease;
+    try {
+      lease = await (login as Login)(clientFor(undefined));
+    } catch (error) {
+      loginFailures++;
+      loginError = error;
+      loginBlockedUntil =
+        performance.now() + Math.min(LOGIN_BACKOFF_MAX_MS, LOGIN_BACKOFF_MS * 2 ** (loginFailures - 1));
+      throw error;
+    }
+    loginFailures = 0;
+    loginBlockedUntil = 0;
+    loginError = undefined;
     if (closed) {
       // close() ran while we were logging in: this token is nobody's.
       await revoke(lease.token);
