@@ -141,8 +141,7 @@ export class EnvelopeKeys {
    * one the envelope records.
    */
   async unwrap(reference: KeyReference, input: UnwrapKeyInput): Promise<Uint8Array> {
-    const wire = this.#wire(reference, input);
-    await this.#precheck(reference, wire);
+    const wire = await this.#check(reference, input);
     let out: { KeyId?: string; Plaintext?: Uint8Array };
     try {
       out = await this.#client.send(
@@ -154,7 +153,7 @@ export class EnvelopeKeys {
         commandOptions(),
       );
     } catch (error) {
-      if (kmsErrorName(error) === 'IncorrectKeyException') await this.#refuseForeign(reference, wire, true);
+      if (kmsErrorName(error) === 'IncorrectKeyException') await this.#incorrectKey(reference, wire);
       return this.#fail(error, reference);
     }
     if (out.KeyId !== wire.arn || !(out.Plaintext instanceof Uint8Array)) {
@@ -172,8 +171,7 @@ export class EnvelopeKeys {
    * (HTTP 500) to a ReEncrypt without it.
    */
   async rewrap(reference: KeyReference, input: UnwrapKeyInput): Promise<WrappedKey> {
-    const wire = this.#wire(reference, input);
-    await this.#precheck(reference, wire);
+    const wire = await this.#check(reference, input);
     let out: { KeyId?: string; SourceKeyId?: string; CiphertextBlob?: Uint8Array };
     try {
       out = await this.#client.send(
@@ -187,7 +185,7 @@ export class EnvelopeKeys {
         commandOptions(),
       );
     } catch (error) {
-      if (kmsErrorName(error) === 'IncorrectKeyException') await this.#refuseForeign(reference, wire, true);
+      if (kmsErrorName(error) === 'IncorrectKeyException') await this.#incorrectKey(reference, wire);
       return this.#fail(error, reference);
     }
     if (out.SourceKeyId !== wire.arn) throw new InvalidToken();
@@ -203,35 +201,45 @@ export class EnvelopeKeys {
     return decodeWrapped(input.ciphertext);
   }
 
-  /** An envelope of another key than the one believed for the reference: ask again before refusing it. */
-  async #precheck(reference: KeyReference, wire: WireKey): Promise<void> {
-    const believed = this.#resolver.cached(reference.ref);
-    if (believed !== undefined && believed !== wire.arn) await this.#refuseForeign(reference, wire, false);
-  }
-
-  /**
-   * The envelope's key is not the reference's (KMS said so, or the cache
-   * did). With the reference's key fresh from DescribeKey: the same key after
-   * all returns (cache only; when KMS refused, the ciphertext is bad:
-   * InvalidToken); an alias that the envelope was made through and that now
-   * names another existing key is KmsAliasRepointed; anything else (an
-   * envelope of another key, a label altered) is InvalidToken.
-   */
-  async #refuseForeign(
-    reference: KeyReference,
-    wire: WireKey,
-    kmsRefused: boolean,
-  ): Promise<never | undefined> {
-    let current: string;
+  /** The reference's key ARN: from the cache or DescribeKey, or now when `fresh`. Errors typed. */
+  async #current(reference: KeyReference, fresh: boolean): Promise<{ arn: string; fresh: boolean }> {
     try {
-      current = (await this.#resolver.describe(reference.ref)).Arn;
+      if (fresh) return { arn: (await this.#resolver.describe(reference.ref)).Arn, fresh: true };
+      return await this.#resolver.resolve(reference.ref);
     } catch (error) {
       return this.#fail(error, reference);
     }
-    if (current === wire.arn) {
-      if (kmsRefused) throw new InvalidToken();
-      return undefined;
-    }
+  }
+
+  /**
+   * Unwrap's check before KMS: the envelope's key ARN against the configured
+   * key's (resolved, cached for RESOLVE_TTL_MS), asked again before an
+   * envelope of another key is refused. Unreachable KMS, unknown key:
+   * their errors come from here, before the envelope is read.
+   */
+  async #check(reference: KeyReference, input: UnwrapKeyInput): Promise<WireKey> {
+    let current = await this.#current(reference, false);
+    const wire = this.#wire(reference, input);
+    if (current.arn !== wire.arn && !current.fresh) current = await this.#current(reference, true);
+    if (current.arn !== wire.arn) await this.#refuse(reference, wire, current.arn);
+    return wire;
+  }
+
+  /** KMS refused the ciphertext under the configured key (IncorrectKeyException). */
+  async #incorrectKey(reference: KeyReference, wire: WireKey): Promise<never> {
+    const current = await this.#current(reference, true);
+    if (current.arn === wire.arn) throw new InvalidToken();
+    return this.#refuse(reference, wire, current.arn);
+  }
+
+  /**
+   * The envelope's key is not the configured one. An alias that the envelope
+   * was made through (the reference it records, bound by KMS) and that now
+   * names another key, while the envelope's key still exists, was re-pointed:
+   * KmsAliasRepointed. Anything else (an envelope of another key, a label
+   * altered) is InvalidToken.
+   */
+  async #refuse(reference: KeyReference, wire: WireKey, current: string): Promise<never> {
     if (reference.isAlias && wire.ref === reference.ref && (await this.#exists(wire.arn))) {
       throw new KmsAliasRepointed(reference.keyId, reference.ref, wire.arn, current);
     }

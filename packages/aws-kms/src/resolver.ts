@@ -38,6 +38,13 @@ export class KeyResolver {
     this.#arns.set(ref, { arn, until: performance.now() + this.#ttlMs });
   }
 
+  /** The ARN of `ref`: from the cache within the TTL (`fresh: false`), else from DescribeKey now. */
+  async resolve(ref: string): Promise<{ arn: string; fresh: boolean }> {
+    const cached = this.cached(ref);
+    if (cached !== undefined) return { arn: cached, fresh: false };
+    return { arn: (await this.describe(ref)).Arn, fresh: true };
+  }
+
   /** DescribeKey now (never from the cache); the answer refreshes the cache. */
   async describe(ref: string): Promise<KmsKeyMetadata & { Arn: string }> {
     const out = await this.#client.send(new DescribeKeyCommand({ KeyId: ref }), commandOptions());
