@@ -1,11 +1,15 @@
 import {
   Closed,
   checkKeyId,
+  type DataKey,
+  type GenerateDataKeyInput,
   InvalidArgument,
   type KeyMetadata,
   type KeyProvider,
   type ProviderCapabilities,
   SPECIFICATION_VERSION,
+  type UnwrapKeyInput,
+  type WrappedKey,
 } from '@keystore/core/provider';
 import { type AwsKmsCredentials, createKmsClient } from './client.js';
 import { EnvelopeKeys } from './envelope-keys.js';
@@ -40,6 +44,8 @@ export interface AwsKmsProviderOptions {
  * through a Keystore.
  */
 export interface AwsKmsKeyProvider extends KeyProvider {
+  generateDataKey(input: GenerateDataKeyInput): Promise<DataKey>;
+  rewrapKey(input: UnwrapKeyInput): Promise<WrappedKey>;
   createKey(keyId: string, options?: AwsKmsCreateKeyOptions): Promise<KeyMetadata>;
   listKeys(): Promise<KeyMetadata[]>;
   describeKey(keyId: string): Promise<AwsKmsKeyDescription>;
