@@ -4,17 +4,12 @@ import { requireService } from '@keystore/test-infra/vitest';
 import { afterAll, describe, it } from 'vitest';
 import { createVaultProvider } from '../src/index.js';
 import { kvAdmin } from './fixtures/kv-admin.js';
+import { kvOptions } from './support/server.js';
 
 const vault = await requireService('vault');
 // A folder of its own per run: the server is shared, and afterAll removes it.
 const pathPrefix = `keystore-test-${randomBytes(4).toString('hex')}/`;
-const options = {
-  endpoint: vault.env.VAULT_ADDR ?? '',
-  auth: { method: 'token' as const, token: vault.env.VAULT_TOKEN ?? '' },
-  mode: 'kv' as const,
-  mount: vault.env.VAULT_KV_MOUNT ?? 'secret',
-  pathPrefix,
-};
+const options = kvOptions(vault, pathPrefix);
 
 describe.skipIf(vault.skip)('vault kv', () => {
   afterAll(async () => {

@@ -10,17 +10,12 @@ import { createVaultProvider, keystoreProvider } from '../src/index.js';
 import { kvPaths } from '../src/kv/paths.js';
 import { createKvStore } from '../src/kv/store.js';
 import { kvAdmin } from './fixtures/kv-admin.js';
+import { kvOptions } from './support/server.js';
 
 const vault = await requireService('vault');
 const run = randomBytes(4).toString('hex');
 const pathPrefix = `keystore-test-${run}/`;
-const options = {
-  endpoint: vault.env.VAULT_ADDR ?? '',
-  auth: { method: 'token' as const, token: vault.env.VAULT_TOKEN ?? '' },
-  mode: 'kv' as const,
-  mount: vault.env.VAULT_KV_MOUNT ?? 'secret',
-  pathPrefix,
-};
+const options = kvOptions(vault, pathPrefix);
 const admin = kvAdmin({ ...options, token: options.auth.token });
 let counter = 0;
 const newKeyId = () => `kv-${run}-${++counter}`;

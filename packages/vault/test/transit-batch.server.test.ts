@@ -1,17 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { createKeystore } from '@keystore/core';
-import type { ProviderDefinition, UnwrapKeyInput, WrappedKey } from '@keystore/core/provider';
+import type { UnwrapKeyInput, WrappedKey } from '@keystore/core/provider';
 import { requireService } from '@keystore/test-infra/vitest';
 import { describe, expect, it } from 'vitest';
-import { createVaultProvider, keystoreProvider, type VaultKeyProvider } from '../src/index.js';
+import { createVaultProvider, type VaultKeyProvider } from '../src/index.js';
 import { ITEMS_PER_REQUEST } from '../src/transit/batch.js';
+import { transitKeystore, transitOptions } from './support/server.js';
 
 const vault = await requireService('vault');
-const options = {
-  endpoint: vault.env.VAULT_ADDR ?? '',
-  auth: { method: 'token' as const, token: vault.env.VAULT_TOKEN ?? '' },
-  mount: vault.env.VAULT_TRANSIT_MOUNT ?? 'transit',
-};
+const options = transitOptions(vault);
 const prefix = `batch-${randomBytes(4).toString('hex')}-`;
 let counter = 0;
 const newKeyId = () => `${prefix}${++counter}`;
@@ -136,22 +132,7 @@ describe.skipIf(vault.skip)('vault transit batches against OpenBao', () => {
 
   it('Keystore.reencryptMany of 600 envelopes of one key, one of them tampered', async () => {
     const keyId = newKeyId();
-    const keystore = await createKeystore(
-      {
-        provider: {
-          type: 'vault',
-          endpoint: options.endpoint,
-          mode: 'transit',
-          auth: { method: 'token', token: { env: 'KEYSTORE_TEST_VAULT_TOKEN' } },
-          mount: options.mount,
-        },
-        defaultKey: keyId,
-      },
-      {
-        env: { KEYSTORE_TEST_VAULT_TOKEN: options.auth.token },
-        providers: { vault: keystoreProvider as ProviderDefinition<never> },
-      },
-    );
+    const keystore = await transitKeystore(options, keyId);
     await keystore.createKey(keyId);
     const envelope = await keystore.encrypt('blood type AB+', { context: { id: '1' } });
     await keystore.rotate(keyId);

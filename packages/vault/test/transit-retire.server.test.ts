@@ -1,38 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { createKeystore } from '@keystore/core';
-import type { ProviderDefinition } from '@keystore/core/provider';
 import { requireService } from '@keystore/test-infra/vitest';
 import { describe, expect, it } from 'vitest';
-import { createVaultProvider, keystoreProvider } from '../src/index.js';
+import { createVaultProvider } from '../src/index.js';
+import { transitKeystore, transitOptions } from './support/server.js';
 
 const vault = await requireService('vault');
-const options = {
-  endpoint: vault.env.VAULT_ADDR ?? '',
-  auth: { method: 'token' as const, token: vault.env.VAULT_TOKEN ?? '' },
-  mount: vault.env.VAULT_TRANSIT_MOUNT ?? 'transit',
-};
+const options = transitOptions(vault);
 const prefix = `retire-${randomBytes(4).toString('hex')}-`;
 let counter = 0;
 const newKeyId = () => `${prefix}${++counter}`;
 const RETIRED = /retired.*lowering min_decryption_version restores it/;
 
-async function keystoreFor(keyId: string) {
-  return createKeystore(
-    {
-      provider: {
-        type: 'vault',
-        endpoint: options.endpoint,
-        mode: 'transit',
-        auth: { method: 'token', token: { env: 'KEYSTORE_TEST_VAULT_TOKEN' } },
-        mount: options.mount,
-      },
-      defaultKey: keyId,
-    },
-    {
-      env: { KEYSTORE_TEST_VAULT_TOKEN: options.auth.token },
-      providers: { vault: keystoreProvider as ProviderDefinition<never> },
-    },
-  );
+function keystoreFor(keyId: string) {
+  return transitKeystore(options, keyId);
 }
 
 describe.skipIf(vault.skip)('vault transit min_decryption_version against OpenBao', () => {

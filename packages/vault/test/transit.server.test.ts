@@ -2,13 +2,12 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { createKeystore } from '@keystore/core';
-import type { ProviderDefinition } from '@keystore/core/provider';
 import { requireService } from '@keystore/test-infra/vitest';
 import { describe, expect, it } from 'vitest';
-import { createVaultProvider, keystoreProvider } from '../src/index.js';
+import { createVaultProvider } from '../src/index.js';
 import { startRecordingProxy } from './fixtures/recording-proxy.js';
 import { setUpAppRole, vaultAdmin } from './fixtures/vault-admin.js';
+import { transitKeystore } from './support/server.js';
 
 const vault = await requireService('vault');
 const token = vault.env.VAULT_TOKEN ?? '';
@@ -49,24 +48,7 @@ describe.skipIf(vault.skip)('vault transit against OpenBao', () => {
 
   it('an envelope made under version 1 still decrypts after rotation; through the createKeystore configuration', async () => {
     const keyId = newKeyId();
-    const keystore = await createKeystore(
-      {
-        provider: {
-          type: 'vault',
-          endpoint: options.endpoint,
-          mode: 'transit',
-          auth: { method: 'token', token: { env: 'KEYSTORE_TEST_VAULT_TOKEN' } },
-          mount: options.mount,
-        },
-        defaultKey: keyId,
-      },
-      // Passed by hand: in this workspace core cannot import @keystore/vault (pnpm's strict layout).
-      // The cast: core types custom definitions as ProviderDefinition<never>, as its built-ins are.
-      {
-        env: { KEYSTORE_TEST_VAULT_TOKEN: token },
-        providers: { vault: keystoreProvider as ProviderDefinition<never> },
-      },
-    );
+    const keystore = await transitKeystore(options, keyId);
     await keystore.createKey(keyId);
     const envelope = await keystore.encrypt('blood type AB+', { context: { id: '1' } });
     await keystore.rotate(keyId);
