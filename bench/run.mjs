@@ -10,6 +10,9 @@
 // Vault (bench/cases/vault.mjs, against the server of VAULT_ADDR or test-infra/.env.test, else
 // skipped): 1 KiB envelope round trips per second vs the bare Transit requests, and reencryptMany
 // of 1,000 envelopes batched vs one request per envelope, per call.
+// KMS (bench/cases/kms.mjs, against the endpoint of KMS_ENDPOINT or test-infra/.env.test, else
+// skipped): 1 KiB envelope round trips per second vs the AWS Encryption SDK's KMS keyring (its
+// default and its unsigned committing suite) on the same key, and the two bare KMS calls.
 // The cases live here and in bench/cases/, the timing loop in bench/lib/timing.mjs.
 // Every contender is verified (round trip and interop with our tokens) before it is timed. The
 // contenders of one case run round by round, interleaved, so machine noise hits all of them.
@@ -26,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { envelopeContenders } from './cases/envelope.mjs';
 import { floorContender } from './cases/floor.mjs';
+import { kmsRoundTripContenders, kmsServer } from './cases/kms.mjs';
 import { VAULT_MODES, vaultReencryptCase, vaultRoundTripContenders, vaultServer } from './cases/vault.mjs';
 import { check, payloadBytes, payloadText, sameBytes } from './lib/payload.mjs';
 import { median, syncRunner } from './lib/timing.mjs';
@@ -42,7 +46,7 @@ const HELP = `usage: node bench/run.mjs [options]
   --rounds N      timed rounds per contender and case (default 5, quick 3)
   --seconds S     length of one round in seconds (default 1, quick 0.25)
   --python PATH   the Python interpreter (default: $BENCH_PYTHON or python3)
-  --only LIST     run only these sections, comma-separated: fernet, envelope, rsa, vault
+  --only LIST     run only these sections, comma-separated: fernet, envelope, rsa, vault, kms
                   (not with --write)
   -h, --help      this text
 `;
@@ -73,7 +77,7 @@ if (!(Number.isInteger(ROUNDS) && ROUNDS > 0) || !(ROUND_SECONDS > 0)) {
   process.exit(2);
 }
 const log = (line) => process.stderr.write(`${line}\n`);
-const SECTIONS = ['fernet', 'envelope', 'rsa', 'vault'];
+const SECTIONS = ['fernet', 'envelope', 'rsa', 'vault', 'kms'];
 const only = args.only === undefined ? SECTIONS : args.only.split(',').map((x) => x.trim());
 if (only.some((x) => !SECTIONS.includes(x)) || (args.only !== undefined && args.write)) {
   process.stderr.write(`bad --only (or --only with --write)\n\n${HELP}`);
@@ -115,6 +119,9 @@ const versions = {
   fernet: packageVersion('fernet'),
   cryptoJs: packageVersion('crypto-js', createRequire(require.resolve('fernet'))),
   keystoreVault: JSON.parse(readFileSync(join(here, '../packages/vault/package.json'), 'utf8')).version,
+  keystoreAwsKms: JSON.parse(readFileSync(join(here, '../packages/aws-kms/package.json'), 'utf8')).version,
+  esdk: packageVersion('@aws-crypto/client-node'),
+  clientKms: packageVersion('@aws-sdk/client-kms'),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -474,6 +481,7 @@ const allCases = (report) => [
   ...report.envelope,
   ...(report.rsa.result ? [report.rsa.result] : []),
   ...report.vault.roundTrip,
+  ...report.kms.roundTrip,
 ];
 
 function fmtRate(x) {
@@ -542,29 +550,36 @@ function markdown(report) {
     `- load average at start: ${m.loadAverageAtStart.join(', ')}; at the end: ${m.loadAverageAtEnd?.join(', ') ?? '—'}`,
   );
   out.push('');
-  out.push('### Fernet round trips per second (encrypt, then decrypt the fresh token)');
-  out.push('');
-  out.push(...table(report.fernet.flatMap(caseRows)));
-  if (!report.python.available) {
+  // Under --only, the sections not run are left out (--write, which needs them all, runs every one).
+  if (wanted('fernet')) {
+    out.push('### Fernet round trips per second (encrypt, then decrypt the fresh token)');
     out.push('');
-    out.push(`Python's cryptography is absent: ${report.python.reason}.`);
+    out.push(...table(report.fernet.flatMap(caseRows)));
+    if (!report.python.available) {
+      out.push('');
+      out.push(`Python's cryptography is absent: ${report.python.reason}.`);
+    }
+    out.push('');
   }
-  out.push('');
-  out.push('### Envelope round trips per second (Keystore encrypt, then decrypt, each awaited)');
-  out.push('');
-  out.push(...table(report.envelope.flatMap(caseRows)));
-  out.push('');
-  out.push('### RSA-OAEP-2048 (SHA-256) decrypts per second');
-  out.push('');
-  if (report.rsa.unavailable) {
-    out.push(report.rsa.unavailable);
-  } else {
-    out.push(...table(caseRows(report.rsa.result)));
-    if (report.rsa.note) out.push('', `Note: ${report.rsa.note}.`);
+  if (wanted('envelope')) {
+    out.push('### Envelope round trips per second (Keystore encrypt, then decrypt, each awaited)');
+    out.push('');
+    out.push(...table(report.envelope.flatMap(caseRows)));
+    out.push('');
   }
-  out.push('');
-  out.push(...vaultMarkdown(report.vault));
-  out.push('');
+  if (wanted('rsa')) {
+    out.push('### RSA-OAEP-2048 (SHA-256) decrypts per second');
+    out.push('');
+    if (report.rsa.unavailable) {
+      out.push(report.rsa.unavailable);
+    } else {
+      out.push(...table(caseRows(report.rsa.result)));
+      if (report.rsa.note) out.push('', `Note: ${report.rsa.note}.`);
+    }
+    out.push('');
+  }
+  if (wanted('vault')) out.push(...vaultMarkdown(report.vault), '');
+  if (wanted('kms')) out.push(...kmsMarkdown(report.kms), '');
   out.push('### Targets');
   out.push('');
   for (const t of report.targets) {
@@ -573,7 +588,7 @@ function markdown(report) {
       `- ${t.case}, ours vs ${t.against}: ${fmtTargetRatio(t.ratio, t.target)}, target >= ${t.target}x: ${state}`,
     );
   }
-  if (report.rsa.unavailable)
+  if (wanted('rsa') && report.rsa.unavailable)
     out.push('- RSA-OAEP decrypt vs bare privateDecrypt: not measured (RsaOaep not available)');
   for (const c of report.fernet) {
     const h = headroom(c);
@@ -641,6 +656,18 @@ function vaultMarkdown(v) {
   return out;
 }
 
+function kmsMarkdown(k) {
+  const out = ['### AWS KMS (LocalStack): ours vs the AWS Encryption SDK'];
+  out.push('');
+  if (k.skip) return [...out, `Skipped: ${k.skip}.`];
+  out.push(`Server: ${k.server}, one fresh symmetric key named by its ARN for every contender.`);
+  out.push('');
+  out.push('Envelope round trips per second (encrypt, then decrypt, each awaited):');
+  out.push('');
+  out.push(...table(k.roundTrip.flatMap(caseRows)));
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main
 
@@ -658,6 +685,13 @@ const VAULT_ROUND_TRIP_CASES = VAULT_MODES.map((mode) => ({
   mode,
   spec: { id: `vault-${mode.id}-1KiB`, title: `Vault ${mode.id} 1 KiB`, size: 1024, targets: {} },
 }));
+// Ours is the Keystore over @keystore/aws-kms; the baselines the AWS Encryption SDK on the same key (bench/cases/kms.mjs).
+const KMS_CASE = {
+  id: 'kms-1KiB',
+  title: 'KMS 1 KiB',
+  size: 1024,
+  targets: { 'esdk-default': 1.5, 'esdk-unsigned': 1 },
+};
 const RSA_CASE = {
   id: 'rsa-oaep-2048-decrypt',
   title: 'RSA-OAEP-2048 decrypt',
@@ -704,6 +738,36 @@ async function runVault() {
   return out;
 }
 
+async function runKms() {
+  const server = kmsServer(join(here, '..'));
+  if (server.skip) {
+    log(`\nKMS: skipped (${server.skip})`);
+    return { skip: server.skip, roundTrip: [] };
+  }
+  let libraries;
+  try {
+    libraries = {
+      awsKms: await import('@keystore/aws-kms'),
+      esdk: await import('@aws-crypto/client-node'),
+      clientKms: await import('@aws-sdk/client-kms'),
+    };
+  } catch (error) {
+    const skip = `cannot load @keystore/aws-kms or the AWS libraries (run \`pnpm build\` first): ${error.message}`;
+    log(`\nKMS: skipped (${skip})`);
+    return { skip, roundTrip: [] };
+  }
+  const made = await kmsRoundTripContenders({ core, ...libraries, server, versions });
+  try {
+    return {
+      server: server.endpoint,
+      keyArn: made.keyArn,
+      roundTrip: [await runCase(KMS_CASE, made.contenders)],
+    };
+  } finally {
+    await made.close();
+  }
+}
+
 const started = Date.now();
 const python = await startPython();
 if (!python.available) log(`Python's cryptography Fernet: absent (${python.reason})`);
@@ -722,6 +786,7 @@ const report = {
   envelope: [],
   rsa: {},
   vault: { roundTrip: [] },
+  kms: { roundTrip: [] },
   targets: [],
 };
 
@@ -745,6 +810,7 @@ try {
   }
 
   if (wanted('vault')) report.vault = await runVault();
+  if (wanted('kms')) report.kms = await runKms();
 } finally {
   if (python.available) await python.close();
 }
@@ -823,6 +889,8 @@ const SHORT_NAMES = {
   python: 'Python',
   floor: 'the OpenSSL floor',
   'vault-single': 'one request per envelope',
+  'esdk-default': 'the Encryption SDK, default suite',
+  'esdk-unsigned': 'the Encryption SDK, unsigned suite',
 };
 
 /** One line for the top-level README: each target's ratio, and a link to the tables. */

@@ -2,8 +2,7 @@
 // named by VAULT_ADDR and VAULT_TOKEN).
 
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { infraEnv } from '../lib/infra-env.mjs';
 import { check, payloadBytes, sameBytes } from '../lib/payload.mjs';
 import { asyncRunner } from '../lib/timing.mjs';
 
@@ -14,18 +13,7 @@ const CONTEXT = { table: 'patients', id: '4711' };
  * (written by `pnpm infra:up vault`). Undefined with the reason when neither has them.
  */
 export function vaultServer(root) {
-  let env = process.env;
-  if (!env.VAULT_ADDR) {
-    try {
-      const text = readFileSync(join(root, 'test-infra/.env.test'), 'utf8');
-      env = Object.fromEntries(
-        text
-          .split('\n')
-          .filter((line) => /^[A-Z_]+=/.test(line))
-          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
-      );
-    } catch {}
-  }
+  const env = infraEnv(root, 'VAULT_ADDR');
   if (!env.VAULT_ADDR || !env.VAULT_TOKEN) {
     return {
       skip: 'VAULT_ADDR is not set and test-infra/.env.test names no server (`pnpm infra:up vault` starts one)',
