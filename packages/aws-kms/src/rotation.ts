@@ -34,7 +34,10 @@ function rotationError(error: unknown, keyId: string): Error {
         `aws-kms: the KMS key of '${keyId}' has no on-demand rotations left (LimitExceededException); enable automatic rotation, or move the alias to a new key`,
       );
     case 'ConflictException':
-      return new Conflict(`aws-kms: an on-demand rotation of the KMS key of '${keyId}' is in progress`);
+      // KMS: an automatic rotation of the key is in progress or due within 20 minutes.
+      return new Conflict(
+        `aws-kms: a rotation of the KMS key of '${keyId}' is in progress or about to begin`,
+      );
     default:
       return mapKmsError(error, keyId);
   }
