@@ -9,6 +9,7 @@ import {
   type ProviderCapabilities,
   SPECIFICATION_VERSION,
   type UnwrapKeyInput,
+  type Versioning,
   type WrappedKey,
 } from '@keystore/core/provider';
 import { type AwsKmsCredentials, createKmsClient } from './client.js';
@@ -21,6 +22,7 @@ import {
 } from './lifecycle.js';
 import { classifyReference, referenceOf } from './names.js';
 import { KeyResolver } from './resolver.js';
+import { rotateInPlace } from './rotation.js';
 
 /** Options of `createAwsKmsProvider` (the configuration block, with its secrets resolved). */
 export interface AwsKmsProviderOptions {
@@ -48,6 +50,8 @@ export interface AwsKmsKeyProvider extends KeyProvider {
   rewrapKey(input: UnwrapKeyInput): Promise<WrappedKey>;
   createKey(keyId: string, options?: AwsKmsCreateKeyOptions): Promise<KeyMetadata>;
   listKeys(): Promise<KeyMetadata[]>;
+  /** RotateKeyOnDemand, waiting for KMS to finish it; the key stays at version 1 (`versioning: 'in-place'`). */
+  rotateKey(keyId: string): Promise<KeyMetadata>;
   describeKey(keyId: string): Promise<AwsKmsKeyDescription>;
   disableKey(keyId: string): Promise<void>;
   enableKey(keyId: string): Promise<void>;
@@ -62,10 +66,14 @@ export interface AwsKmsKeyProvider extends KeyProvider {
 }
 
 /**
- * Versions are not KMS's: a key's rotations stay behind one key id, so the
- * provider declares no rotateKey or listVersions (rotateKeyOnDemand is an
- * extra method), and no deleteKey (KMS only schedules deletions).
+ * Versions are not KMS's: a key's rotations stay behind one key id and KMS
+ * finds an old ciphertext's material itself. So the provider rotates in
+ * place (rotateKey is RotateKeyOnDemand, every envelope version 1, see
+ * README, Versions), lists no versions, and declares no deleteKey (KMS only
+ * schedules deletions).
  */
+const VERSIONING: Versioning = 'in-place';
+
 const CAPABILITIES: ProviderCapabilities = Object.freeze({
   generateDataKey: true,
   rewrapKey: true,
@@ -75,7 +83,7 @@ const CAPABILITIES: ProviderCapabilities = Object.freeze({
   importKey: false,
   listKeys: true,
   listVersions: false,
-  rotateKey: false,
+  rotateKey: true,
   deleteKey: false,
 });
 
@@ -117,6 +125,7 @@ export async function createAwsKmsProvider(options: AwsKmsProviderOptions): Prom
     specificationVersion: SPECIFICATION_VERSION,
     type: 'aws-kms',
     capabilities: CAPABILITIES,
+    versioning: VERSIONING,
     wrapKey: async (input) => envelopeKeys.wrap(open(input.keyId), input),
     unwrapKey: async (input) => envelopeKeys.unwrap(open(input.keyId), input),
     generateDataKey: async (input) => envelopeKeys.generate(open(input.keyId), input),
@@ -126,6 +135,7 @@ export async function createAwsKmsProvider(options: AwsKmsProviderOptions): Prom
       if (closed) throw new Closed('the aws-kms provider is closed');
       return lifecycle.listKeys();
     },
+    rotateKey: async (keyId) => rotateInPlace(client, managed(keyId), keyId),
     describeKey: async (keyId) => managed(keyId).describeKey(keyId),
     disableKey: async (keyId) => managed(keyId).disableKey(keyId),
     enableKey: async (keyId) => managed(keyId).enableKey(keyId),

@@ -213,7 +213,11 @@ describe.skipIf(kms.skip)('aws-kms against LocalStack', () => {
     );
     const billing = await keystore.encrypt('invoice', { key: 'billing' });
     expect(new TextDecoder().decode(await keystore.decrypt(billing))).toBe('invoice');
-    await expect(keystore.rotate('patients')).rejects.toMatchObject({ code: 'UnsupportedOperation' });
+    // Rotation is in place (RotateKeyOnDemand): the key stays at version 1 and old envelopes still decrypt.
+    expect(await keystore.rotate('patients')).toMatchObject({ keyId: 'patients', latestVersion: 1 });
+    expect(new TextDecoder().decode(await keystore.decrypt(moved, { context: { id: '1' } }))).toBe(
+      'blood type AB+',
+    );
     await keystore.close();
   });
 

@@ -71,6 +71,7 @@ export function createContext(fixture: ConformanceFixture): DisposableContext {
     fixture,
     provider,
     capabilities: provider.capabilities,
+    versioning: provider.versioning,
     keyPrefix,
     unusedKeyId,
     skip,

@@ -7,6 +7,7 @@ import type {
   KeyMetadata,
   KeyProvider,
   ProviderCapabilities,
+  Versioning,
 } from '@keystore/core';
 
 /** What an envelope says about itself (`Keystore.inspect`): core's `EnvelopeInfo`, with any algorithm name. */
@@ -113,6 +114,12 @@ export interface ConformanceContext {
   /** `fixture.provider` behind `guardProvider`: the contract as the core enforces it. */
   readonly provider: Required<KeyProvider>;
   readonly capabilities: ProviderCapabilities;
+  /**
+   * How the provider's versions follow a rotation (`KeyProvider.versioning`,
+   * `'numbered'` when it declares none): the rotation tests check what it
+   * promises.
+   */
+  readonly versioning: Versioning;
   readonly keyPrefix: string;
   /** A key id under `keyPrefix` that names no key. */
   unusedKeyId(label: string): string;

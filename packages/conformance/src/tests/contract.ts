@@ -1,7 +1,9 @@
 import {
   ALL_CAPABILITIES,
   capabilityMethods,
+  DEFAULT_VERSIONING,
   isValidProviderType,
+  isVersioning,
   SPECIFICATION_VERSION,
 } from '@keystore/core';
 import { check, checkEqual } from '../assert.js';
@@ -13,7 +15,7 @@ export const contractTests = [
     group: 'contract',
     requires: [],
     description:
-      'specificationVersion is the one the core speaks, type is a lower-case name, every capability is declared true or false, and each declared operation is implemented.',
+      'specificationVersion is the one the core speaks, type is a lower-case name, every capability is declared true or false, each declared operation is implemented, and versioning is numbered, in-place or not declared (numbered).',
     async run(ctx) {
       const provider = ctx.fixture.provider;
       checkEqual(provider.specificationVersion, SPECIFICATION_VERSION, 'provider.specificationVersion');
@@ -39,6 +41,15 @@ export const contractTests = [
           provider.capabilities[c] && capabilityMethods(c).some((m) => typeof provider[m] !== 'function'),
       );
       check(missing.length === 0, `declared but not implemented: ${missing.join(', ')}`);
+      check(
+        provider.versioning === undefined || isVersioning(provider.versioning),
+        `provider.versioning must be 'numbered' or 'in-place' when declared, got ${JSON.stringify(provider.versioning)}`,
+      );
+      checkEqual(
+        ctx.versioning,
+        provider.versioning ?? DEFAULT_VERSIONING,
+        'the guarded provider versioning',
+      );
     },
   }),
 ];

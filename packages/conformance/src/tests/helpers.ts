@@ -1,4 +1,9 @@
-import type { EncryptionContext, UnwrapKeyInput, WrappedKey } from '@keystore/core';
+import {
+  type EncryptionContext,
+  IN_PLACE_VERSION,
+  type UnwrapKeyInput,
+  type WrappedKey,
+} from '@keystore/core';
 import { check, checkEqual, step } from '../assert.js';
 import { randomBytes } from '../bytes.js';
 import type { ConformanceContext, ConformanceTest } from '../types.js';
@@ -25,6 +30,14 @@ export function checkWrappedKey(wrapped: WrappedKey, keyId: string, what: string
     wrapped.ciphertext instanceof Uint8Array && wrapped.ciphertext.length > 0,
     `${what}: empty ciphertext`,
   );
+}
+
+/**
+ * The latest version after one more rotation of a key at `version`: the next
+ * number for numbered providers, the constant version for in-place ones.
+ */
+export function versionAfterRotation(ctx: ConformanceContext, version: number): number {
+  return ctx.versioning === 'in-place' ? IN_PLACE_VERSION : version + 1;
 }
 
 /** Wraps a fresh random data key under `keyId`. */

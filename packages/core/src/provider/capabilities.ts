@@ -25,7 +25,11 @@ export const CAPABILITY_METHODS = {
   importKey: ['importKey'],
   listKeys: ['listKeys'],
   listVersions: ['listVersions'],
-  /** Adds a new version; old versions stay for decryption. */
+  /**
+   * New material for a key; what came before stays for decryption. How the
+   * versions follow is the provider's `versioning` (`versioning.ts`): a new
+   * version per rotation, or new material behind the same one.
+   */
   rotateKey: ['rotateKey'],
   deleteKey: ['deleteKey'],
 } as const satisfies Record<string, readonly (keyof KeyProvider)[]>;

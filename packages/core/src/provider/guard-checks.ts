@@ -13,6 +13,7 @@ import {
   type WrappedKey,
 } from './key-provider.js';
 import { isValidProviderType } from './provider-type.js';
+import { DEFAULT_VERSIONING, IN_PLACE_VERSION, isVersioning, type Versioning } from './versioning.js';
 
 /**
  * The guard's checks, each a labelled precondition (on what goes into an
@@ -24,6 +25,7 @@ export const GUARD_CHECKS = {
   specification: 'construction: the provider speaks this specification version',
   providerType: 'construction: the provider type is lower-case letters, digits and dashes',
   declaredMethods: 'construction: every declared capability has the methods it promises',
+  versioning: 'construction: versioning is numbered or in-place (numbered when not declared)',
   keyIdIn: 'pre: key ids are valid key ids',
   versionIn: 'pre: key versions are positive integers',
   dataKeyIn: 'pre: data keys to wrap are 16 to 64 bytes',
@@ -34,6 +36,9 @@ export const GUARD_CHECKS = {
   dataKeyOut: 'post: a data key has the requested size and is the caller’s own copy',
   materialOut: 'post: key material is 32 bytes of the requested key, with a version',
   metadataOut: 'post: key metadata names the requested key and its latest version',
+  rotatedOut:
+    'post: a rotation answers its new version (numbered: after the first; in place: the constant version)',
+  inPlaceOut: 'post: an in-place provider wraps and re-wraps under its constant version only',
   listOut: 'post: a key list is key metadata',
   versionsOut: 'post: a version list has positive versions, dates and states',
   batchOut: 'post: a batch answers one result per input, failures in their slots',
@@ -95,6 +100,17 @@ export function checkDeclaredMethods(
       }
     }
   }
+}
+
+/** construction: versioning is numbered or in-place (numbered when not declared). */
+export function checkVersioning(type: string, versioning: unknown): Versioning {
+  if (versioning === undefined) return DEFAULT_VERSIONING;
+  if (!isVersioning(versioning)) {
+    throw new ProviderError(
+      `provider '${type}' declares a versioning that is neither 'numbered' nor 'in-place'`,
+    );
+  }
+  return versioning;
 }
 
 /** pre: key ids are valid key ids. */
@@ -207,6 +223,41 @@ export function checkMetadataOut(type: string, keyId: string, out: unknown): Key
     throw new ProviderError(`the ${type} provider returned malformed key metadata`);
   }
   return out;
+}
+
+/**
+ * post: a rotation answers its new version. Numbered: a rotation adds a
+ * version to at least version 1, so it names version 2 or later (a provider
+ * that answered the old version would have the Keystore report a rotation
+ * that new envelopes do not show). In place: the constant version, which
+ * every envelope of the key carries before and after.
+ */
+export function checkRotatedOut(
+  type: string,
+  keyId: string,
+  out: unknown,
+  versioning: Versioning,
+): KeyMetadata {
+  const meta = checkMetadataOut(type, keyId, out);
+  const ok = versioning === 'in-place' ? meta.latestVersion === IN_PLACE_VERSION : meta.latestVersion >= 2;
+  if (!ok) {
+    throw new ProviderError(
+      versioning === 'in-place'
+        ? `the ${type} provider rotates in place but answered a latest version other than ${IN_PLACE_VERSION}`
+        : `the ${type} provider answered a rotation without a new version`,
+    );
+  }
+  return meta;
+}
+
+/** post: an in-place provider wraps and re-wraps under its constant version only (numbered: any version). */
+export function checkInPlaceOut(type: string, wrapped: WrappedKey, versioning: Versioning): WrappedKey {
+  if (versioning === 'in-place' && wrapped.version !== IN_PLACE_VERSION) {
+    throw new ProviderError(
+      `the ${type} provider rotates in place but wrapped a key under version ${wrapped.version}, not ${IN_PLACE_VERSION}`,
+    );
+  }
+  return wrapped;
 }
 
 /** post: a key list is key metadata. */

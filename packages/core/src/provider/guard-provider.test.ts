@@ -208,6 +208,55 @@ describe('guardProvider: the contract is enforced, not trusted', () => {
     }
   });
 
+  check('versioning', async () => {
+    const base = await broken({});
+    expect(guardProvider(base).versioning).toBe('numbered');
+    expect(guardProvider({ ...base, versioning: 'in-place' }).versioning).toBe('in-place');
+    for (const versioning of ['inplace', 'Numbered', '', 2, null]) {
+      const p = { ...base, versioning: versioning as never };
+      expect(() => guardProvider(p), String(versioning)).toThrow(/neither 'numbered' nor 'in-place'/);
+    }
+  });
+
+  check('rotatedOut', async () => {
+    // Numbered: a rotation that answers version 1 added no version.
+    const numbered = guardProvider(
+      await broken({ rotateKey: async (keyId) => ({ keyId, latestVersion: 1 }) }),
+    );
+    await expect(numbered.rotateKey('k')).rejects.toMatchObject({ code: 'ProviderError' });
+    expect((await guardProvider(await broken({})).rotateKey('k')).latestVersion).toBe(2);
+    // In place: the constant version, never a growing one.
+    const inPlace = (latestVersion: number) =>
+      broken({ versioning: 'in-place', rotateKey: async (keyId) => ({ keyId, latestVersion }) });
+    await expect(guardProvider(await inPlace(2)).rotateKey('k')).rejects.toMatchObject({
+      code: 'ProviderError',
+    });
+    expect((await guardProvider(await inPlace(1)).rotateKey('k')).latestVersion).toBe(1);
+  });
+
+  check('inPlaceOut', async () => {
+    const base = await broken({});
+    await base.rotateKey?.('k'); // the memory key wraps under version 2 now
+    const inPlace = guardProvider({ ...base, versioning: 'in-place' });
+    await expect(inPlace.wrapKey({ keyId: 'k', plaintext: dataKey, context })).rejects.toMatchObject({
+      code: 'ProviderError',
+    });
+    await expect(inPlace.generateDataKey({ keyId: 'k', length: 32, context })).rejects.toMatchObject({
+      code: 'ProviderError',
+    });
+    const rewrapping = guardProvider({
+      ...base,
+      versioning: 'in-place',
+      capabilities: { ...base.capabilities, rewrapKey: true },
+      rewrapKey: async (input) => ({ keyId: input.keyId, version: 2, ciphertext: new Uint8Array(40) }),
+    });
+    await expect(rewrapping.rewrapKey(wrappedInput)).rejects.toMatchObject({ code: 'ProviderError' });
+    await expect(rewrapping.rewrapKeys([wrappedInput])).resolves.toMatchObject([{ code: 'ProviderError' }]);
+    // The same provider, numbered: version 2 is its newest, and fine.
+    const numbered = guardProvider(base);
+    expect((await numbered.wrapKey({ keyId: 'k', plaintext: dataKey, context })).version).toBe(2);
+  });
+
   check('listOut', async () => {
     for (const out of [undefined, {}, [{ keyId: 'k' }]]) {
       const g = guardProvider(await broken({ listKeys: async () => out as never }));

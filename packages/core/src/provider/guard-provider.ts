@@ -8,6 +8,7 @@ import {
   checkDataKeyIn,
   checkDataKeyOut,
   checkDeclaredMethods,
+  checkInPlaceOut,
   checkKeyIdIn,
   checkListOut,
   checkMaterialIn,
@@ -15,8 +16,10 @@ import {
   checkMetadataOut,
   checkProviderType,
   checkRewrappedOut,
+  checkRotatedOut,
   checkSpecification,
   checkVersionIn,
+  checkVersioning,
   checkVersionsOut,
   checkWrappedIn,
   checkWrappedOut,
@@ -66,6 +69,7 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     Object.fromEntries(ALL_CAPABILITIES.map((c) => [c, provider.capabilities?.[c] === true])),
   ) as ProviderCapabilities;
   checkDeclaredMethods(provider, type, capabilities);
+  const versioning = checkVersioning(type, provider.versioning);
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
   let closed = false;
   let closing: Promise<void> | undefined;
@@ -165,6 +169,11 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
   }
 
   /** capability: an operation not declared fails with UnsupportedOperation; else the provider's method. */
+  /** A wrapped key out of the adapter: well-formed, and at the constant version when it rotates in place. */
+  const wrappedOut = (out: unknown) => checkInPlaceOut(type, checkWrappedOut(type, out), versioning);
+  const rewrappedOut = (out: unknown, input: UnwrapKeyInput) =>
+    checkInPlaceOut(type, checkRewrappedOut(type, out, input), versioning);
+
   function method<M extends keyof KeyProvider>(c: Capability, m: M): NonNullable<KeyProvider[M]> {
     if (!capabilities[c]) throw new UnsupportedOperation(`the ${type} provider does not support ${c}`);
     return (provider[m] as (...args: unknown[]) => unknown).bind(provider) as NonNullable<KeyProvider[M]>;
@@ -175,6 +184,7 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     specificationVersion: SPECIFICATION_VERSION,
     type,
     capabilities,
+    versioning,
 
     async wrapKey(input) {
       checkKeyIdIn(input.keyId);
@@ -184,7 +194,7 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
       const out = await call('wrapKey', () =>
         provider.wrapKey({ keyId: input.keyId, plaintext: input.plaintext, context }),
       );
-      return checkWrappedOut(type, out);
+      return wrappedOut(out);
     },
 
     async unwrapKey(input) {
@@ -207,7 +217,7 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
       try {
         return {
           plaintext: checkDataKeyOut(type, out?.plaintext, input.length),
-          wrapped: checkWrappedOut(type, out?.wrapped),
+          wrapped: wrappedOut(out?.wrapped),
         };
       } finally {
         zeroLate(out);
@@ -218,10 +228,10 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
       const checked = checkWrappedIn(input);
       if (!capabilities.rewrapKey) {
         const out = await rewrapFromUnwrapAndWrap(checked, guarded.unwrapKey, guarded.wrapKey);
-        return checkRewrappedOut(type, out, checked);
+        return rewrappedOut(out, checked);
       }
       const rewrap = method('rewrapKey', 'rewrapKey');
-      return checkRewrappedOut(type, await call('rewrapKey', () => rewrap(checked)), checked);
+      return rewrappedOut(await call('rewrapKey', () => rewrap(checked)), checked);
     },
 
     async unwrapKeys(inputs) {
@@ -235,7 +245,7 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
       const checked = inputs.map(checkWrappedIn);
       if (!capabilities.batch) return batchFromSingle(checked, guarded.rewrapKey);
       const rewrap = method('batch', 'rewrapKeys');
-      return inBatches(checked, 'rewrapKeys', rewrap, (out, input) => checkRewrappedOut(type, out, input));
+      return inBatches(checked, 'rewrapKeys', rewrap, (out, input) => rewrappedOut(out, input));
     },
 
     async getKey(keyId, version) {
@@ -272,7 +282,7 @@ export function guardProvider(provider: KeyProvider, options: GuardOptions = {})
     async rotateKey(keyId) {
       const rotateKey = method('rotateKey', 'rotateKey');
       checkKeyIdIn(keyId);
-      return checkMetadataOut(type, keyId, await call('rotateKey', () => rotateKey(keyId)));
+      return checkRotatedOut(type, keyId, await call('rotateKey', () => rotateKey(keyId)), versioning);
     },
 
     async deleteKey(keyId, opts) {

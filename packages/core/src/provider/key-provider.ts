@@ -1,5 +1,6 @@
 import type { EncryptionContext } from '../context/encryption-context.js';
 import type { ProviderCapabilities } from './capabilities.js';
+import type { Versioning } from './versioning.js';
 
 /**
  * The provider contract. Adapters (memory, env, file, Vault, AWS KMS,
@@ -20,6 +21,13 @@ export {
   capabilityMethods,
   type ProviderCapabilities,
 } from './capabilities.js';
+export {
+  DEFAULT_VERSIONING,
+  IN_PLACE_VERSION,
+  isVersioning,
+  VERSIONING_MODES,
+  type Versioning,
+} from './versioning.js';
 
 /** A wrapped (encrypted) data key, and the master key version that wrapped it. */
 export interface WrappedKey {
@@ -99,6 +107,12 @@ export interface KeyProvider {
   /** The provider type as in configuration (`memory`, `file`, `vault`, ...). */
   readonly type: string;
   readonly capabilities: ProviderCapabilities;
+  /**
+   * How rotation treats versions (`versioning.ts`): `'numbered'` (the
+   * default) adds a version per rotation; `'in-place'` replaces the material
+   * behind one key id and every wrapped key keeps `IN_PLACE_VERSION`.
+   */
+  readonly versioning?: Versioning;
 
   wrapKey(input: WrapKeyInput): Promise<WrappedKey>;
   unwrapKey(input: UnwrapKeyInput): Promise<Uint8Array>;
@@ -119,7 +133,11 @@ export interface KeyProvider {
   importKey?(keyId: string, material: Uint8Array, options?: CreateKeyOptions): Promise<KeyMetadata>;
   listKeys?(): Promise<KeyMetadata[]>;
   listVersions?(keyId: string): Promise<KeyVersionInfo[]>;
-  /** Adds a new version; old versions stay for decryption. */
+  /**
+   * New material for the key; what came before stays for decryption. Numbered:
+   * a new version, which the answer's latestVersion names. In place: the same
+   * key id and version (`IN_PLACE_VERSION`), new material behind them.
+   */
   rotateKey?(keyId: string): Promise<KeyMetadata>;
   deleteKey?(keyId: string, options: DeleteKeyOptions): Promise<void>;
 
