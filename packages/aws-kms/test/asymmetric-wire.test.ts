@@ -12,7 +12,10 @@ const kms = new RsaOaep({ privateKey: pair.privateKey, hash: 'sha256' });
 const toPublic = new RsaOaep({ publicKey: pair.publicKey, hash: 'sha256' });
 const arn = 'arn:aws:kms:eu-central-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const ref = 'alias/patients';
-const context = normalizeContext({ table: 'patients', id: '4711', 'keystore:alg': 'fernet' }, { allowReserved: true });
+const context = normalizeContext(
+  { table: 'patients', id: '4711', 'keystore:alg': 'fernet' },
+  { allowReserved: true },
+);
 
 /** What unwrap does after KMS: decode with the reader's context, decrypt the KEK, open. */
 function open(bytes: Uint8Array, ctx = context): Uint8Array {
@@ -51,13 +54,15 @@ describe('the asymmetric wrapped-key format (0x02)', () => {
     expect(() => open(sealed, other)).toThrow(expect.objectContaining({ code: 'InvalidToken' }));
     const more = normalizeContext({ ...context, extra: '' }, { allowReserved: true });
     expect(() => open(sealed, more)).toThrow(expect.objectContaining({ code: 'InvalidToken' }));
-    expect(() => open(sealed, normalizeContext({}))).toThrow(expect.objectContaining({ code: 'InvalidToken' }));
+    expect(() => open(sealed, normalizeContext({}))).toThrow(
+      expect.objectContaining({ code: 'InvalidToken' }),
+    );
   });
 
   it('every single-bit flip, in every byte, is InvalidToken', () => {
     for (let i = 0; i < sealed.length; i++) {
       const bad = Uint8Array.from(sealed);
-      bad[i] = (bad[i] as number) ^ (1 << i % 8);
+      bad[i] = (bad[i] as number) ^ (1 << (i % 8));
       expect(() => open(bad), `byte ${i}`).toThrow(expect.objectContaining({ code: 'InvalidToken' }));
     }
   });
@@ -88,7 +93,9 @@ describe('the asymmetric wrapped-key format (0x02)', () => {
   it('is told apart from the symmetric format: each decoder refuses the other', () => {
     const symmetric = encodeWrapped({ ref, arn, blob: randomBytes(64) });
     expect(isAsymmetricWire(symmetric)).toBe(false);
-    expect(() => decodeAsymmetric(symmetric, context)).toThrow(expect.objectContaining({ code: 'InvalidToken' }));
+    expect(() => decodeAsymmetric(symmetric, context)).toThrow(
+      expect.objectContaining({ code: 'InvalidToken' }),
+    );
     expect(() => decodeWrapped(sealed)).toThrow(expect.objectContaining({ code: 'InvalidToken' }));
   });
 
