@@ -218,15 +218,37 @@ export class EnvelopeKeys {
    * their errors come from here, before the envelope is read.
    */
   async #check(reference: KeyReference, input: UnwrapKeyInput): Promise<WireKey> {
-    let current = await this.#current(reference, false);
+    const current = await this.#current(reference, false);
     const wire = this.#wire(reference, input);
-    if (current.arn !== wire.arn && !current.fresh) current = await this.#current(reference, true);
-    if (current.arn !== wire.arn) await this.#refuse(reference, wire, current.arn);
+    await this.checkEnvelopeKey(reference, wire, current);
     return wire;
   }
 
+  /**
+   * The same check for a wrapped key already decoded (the asymmetric format,
+   * asymmetric.ts): its ARN against the configured key's, asked again before
+   * it is refused (KmsAliasRepointed or InvalidToken).
+   */
+  async checkEnvelopeKey(
+    reference: KeyReference,
+    wire: Pick<WireKey, 'ref' | 'arn'>,
+    known?: { arn: string; fresh: boolean },
+  ): Promise<void> {
+    let current = known ?? (await this.#current(reference, false));
+    if (current.arn !== wire.arn && !current.fresh) current = await this.#current(reference, true);
+    if (current.arn !== wire.arn) await this.#refuse(reference, wire, current.arn);
+  }
+
+  /** A failed KMS call of the asymmetric path, mapped as the symmetric path maps its own. */
+  async failed(error: unknown, reference: KeyReference, wire?: Pick<WireKey, 'ref' | 'arn'>): Promise<never> {
+    if (wire !== undefined && kmsErrorName(error) === 'IncorrectKeyException') {
+      await this.#incorrectKey(reference, wire);
+    }
+    return this.#fail(error, reference);
+  }
+
   /** KMS refused the ciphertext under the configured key (IncorrectKeyException). */
-  async #incorrectKey(reference: KeyReference, wire: WireKey): Promise<never> {
+  async #incorrectKey(reference: KeyReference, wire: Pick<WireKey, 'ref' | 'arn'>): Promise<never> {
     const current = await this.#current(reference, true);
     if (current.arn === wire.arn) throw new InvalidToken();
     return this.#refuse(reference, wire, current.arn);
@@ -239,7 +261,11 @@ export class EnvelopeKeys {
    * KmsAliasRepointed. Anything else (an envelope of another key, a label
    * altered) is InvalidToken.
    */
-  async #refuse(reference: KeyReference, wire: WireKey, current: string): Promise<never> {
+  async #refuse(
+    reference: KeyReference,
+    wire: Pick<WireKey, 'ref' | 'arn'>,
+    current: string,
+  ): Promise<never> {
     if (reference.isAlias && wire.ref === reference.ref && (await this.#exists(wire.arn))) {
       throw new KmsAliasRepointed(reference.keyId, reference.ref, wire.arn, current);
     }

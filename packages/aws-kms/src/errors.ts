@@ -136,7 +136,7 @@ export function mapKmsError(error: unknown, keyId?: string, state?: KmsKeyState)
       return new KeyExists(`aws-kms: ${key} exists already`);
     case 'InvalidKeyUsageException':
       return new UnsupportedOperation(
-        `aws-kms: ${key} is not a symmetric encryption key (KeyUsage ENCRYPT_DECRYPT); other keys are not supported yet`,
+        `aws-kms: ${key} is neither a symmetric nor an RSA encryption key (KeyUsage ENCRYPT_DECRYPT); other keys are not supported`,
       );
     case 'UnsupportedOperationException':
       return new UnsupportedOperation(`aws-kms: KMS does not support this operation on ${key}`);

@@ -31,7 +31,12 @@ import type { KeyResolver } from './resolver.js';
 export interface AwsKmsCreateKeyOptions extends CreateKeyOptions {
   /** Tags of the new KMS key (TagKey -> TagValue). */
   readonly tags?: Readonly<Record<string, string>>;
+  /** `SYMMETRIC_DEFAULT` (default), or an RSA key (`RSA_2048`, `RSA_3072`, `RSA_4096`) used with RSAES_OAEP_SHA_256. */
+  readonly keySpec?: AwsKmsKeySpec;
 }
+
+export type AwsKmsKeySpec = 'SYMMETRIC_DEFAULT' | 'RSA_2048' | 'RSA_3072' | 'RSA_4096';
+const KEY_SPECS: ReadonlySet<string> = new Set(['SYMMETRIC_DEFAULT', 'RSA_2048', 'RSA_3072', 'RSA_4096']);
 
 /** What `describeKey` tells of the KMS key behind one of our key ids. */
 export interface AwsKmsKeyDescription {
@@ -118,6 +123,10 @@ export class KeyLifecycle {
         `aws-kms: key '${keyId}' names a KMS key by ARN or key id; createKey makes keys for aliases only`,
       );
     }
+    const keySpec = options.keySpec ?? 'SYMMETRIC_DEFAULT';
+    if (!KEY_SPECS.has(keySpec)) {
+      throw new InvalidArgument('aws-kms: keySpec must be SYMMETRIC_DEFAULT, RSA_2048, RSA_3072 or RSA_4096');
+    }
     const tags = Object.entries(options.tags ?? {}).map(([TagKey, TagValue]) => ({ TagKey, TagValue }));
     if (await this.#aliasExists(reference)) {
       throw new KeyExists(`aws-kms: the alias of '${keyId}' exists already`);
@@ -129,7 +138,7 @@ export class KeyLifecycle {
         await this.#client.send(
           new CreateKeyCommand({
             KeyUsage: 'ENCRYPT_DECRYPT',
-            KeySpec: 'SYMMETRIC_DEFAULT',
+            KeySpec: keySpec,
             ...(options.description === undefined ? {} : { Description: options.description }),
             ...(tags.length === 0 ? {} : { Tags: tags }),
           }),

@@ -13,7 +13,7 @@ import {
   type WrappedKey,
 } from '@keystore/core/provider';
 import { type AwsKmsCredentials, createKmsClient } from './client.js';
-import { EnvelopeKeys } from './envelope-keys.js';
+import { DataKeys } from './data-keys.js';
 import {
   type AwsKmsCreateKeyOptions,
   type AwsKmsKeyDescription,
@@ -21,6 +21,7 @@ import {
   type ScheduleKeyDeletionOptions,
 } from './lifecycle.js';
 import { classifyReference, referenceOf } from './names.js';
+import type { AwsKmsPublicKey } from './public-keys.js';
 import { KeyResolver } from './resolver.js';
 import { rotateInPlace } from './rotation.js';
 
@@ -63,6 +64,8 @@ export interface AwsKmsKeyProvider extends KeyProvider {
     options: ScheduleKeyDeletionOptions,
   ): Promise<{ deletionDate?: string; pendingWindowInDays: number }>;
   cancelKeyDeletion(keyId: string): Promise<void>;
+  /** An RSA key's public key (GetPublicKey), for `createAwsKmsPublicKeyProvider`; UnsupportedOperation for others. */
+  getPublicKey(keyId: string): Promise<AwsKmsPublicKey>;
 }
 
 /**
@@ -108,7 +111,7 @@ export async function createAwsKmsProvider(options: AwsKmsProviderOptions): Prom
   checkKeys(keys);
   const client = createKmsClient(options);
   const resolver = new KeyResolver(client);
-  const envelopeKeys = new EnvelopeKeys(client, resolver);
+  const envelopeKeys = new DataKeys(client, resolver);
   const lifecycle = new KeyLifecycle(client, resolver, keys);
   let closed = false;
   const open = (keyId: string) => {
@@ -142,10 +145,12 @@ export async function createAwsKmsProvider(options: AwsKmsProviderOptions): Prom
     rotateKeyOnDemand: async (keyId) => managed(keyId).rotateKeyOnDemand(keyId),
     scheduleKeyDeletion: async (keyId, opts) => managed(keyId).scheduleKeyDeletion(keyId, opts),
     cancelKeyDeletion: async (keyId) => managed(keyId).cancelKeyDeletion(keyId),
+    getPublicKey: async (keyId) => envelopeKeys.publicKey(open(keyId)),
     async close() {
       if (closed) return;
       closed = true;
       resolver.clear();
+      envelopeKeys.clear();
       client.destroy();
     },
   };

@@ -12,6 +12,7 @@ export {
   type EncryptionContext,
   normalizeContext,
 } from './context/encryption-context.js';
+export { GCM_NONCE_LENGTH, GCM_TAG_LENGTH, openAesGcm, sealAesGcm } from './crypto/aes-gcm.js';
 export { InvalidKey } from './errors/invalid-key.js';
 export { InvalidToken } from './errors/invalid-token.js';
 export {

@@ -61,6 +61,8 @@ describe('entry points', () => {
       'ProviderUnavailable',
       'KeyNotFound',
       'InvalidToken',
+      'sealAesGcm',
+      'openAesGcm',
     ]) {
       expect(names).toContain(name);
     }
