@@ -1,5 +1,6 @@
 // The envelope cases: a Keystore round trip against the Fernet work inside it.
 
+import { keystoreContender } from '../lib/keystore-contender.mjs';
 import { check, payloadBytes, sameBytes } from '../lib/payload.mjs';
 import { asyncRunner } from '../lib/timing.mjs';
 
@@ -17,36 +18,16 @@ export async function envelopeContenders(core, version) {
   const { Keystore, Fernet, createMemoryProvider, InvalidToken } = core;
   const provider = await createMemoryProvider({ keys: ['k'] });
   const keystore = new Keystore({ provider, defaultKey: 'k' });
-  const roundTrip = async (bytes) =>
-    keystore.decrypt(await keystore.encrypt(bytes, { context: CONTEXT }), { context: CONTEXT });
   const fernet = new Fernet(Fernet.generateKey());
 
   return [
-    {
-      id: 'ours',
+    keystoreContender({
       name: `@keystore/core ${version} Keystore, memory provider, with a context`,
-      async verify(size) {
-        const bytes = payloadBytes(size);
-        const envelope = await keystore.encrypt(bytes, { context: CONTEXT });
-        let refused = false;
-        try {
-          await keystore.decrypt(envelope, { context: { ...CONTEXT, id: '4712' } });
-        } catch (error) {
-          refused = error instanceof InvalidToken;
-        }
-        return [
-          check(sameBytes(await roundTrip(bytes), bytes), 'round trip'),
-          check(envelope.startsWith('ks1.'), 'writes a ks1 envelope'),
-          check(refused, 'refuses another context'),
-        ];
-      },
-      runner(size) {
-        const bytes = payloadBytes(size);
-        return asyncRunner(async () => {
-          if ((await roundTrip(bytes)).length !== size) throw new Error('wrong length');
-        });
-      },
-    },
+      keystore,
+      context: CONTEXT,
+      InvalidToken,
+      extraChecks: (envelope) => [check(envelope.startsWith('ks1.'), 'writes a ks1 envelope')],
+    }),
     {
       id: 'bare',
       name: 'bare Fernet (same work without the envelope, same async loop)',

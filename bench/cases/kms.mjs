@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { infraEnv } from '../lib/infra-env.mjs';
+import { keystoreContender } from '../lib/keystore-contender.mjs';
 import { check, payloadBytes, sameBytes } from '../lib/payload.mjs';
 import { asyncRunner } from '../lib/timing.mjs';
 
@@ -67,8 +68,6 @@ export async function kmsRoundTripContenders({ core, awsKms, esdk, clientKms, se
 
   const provider = await awsKms.createAwsKmsProvider({ ...clientConfig(server), keys: { patients: arn } });
   const keystore = new Keystore({ provider, defaultKey: 'patients' });
-  const ours = async (bytes) =>
-    keystore.decrypt(await keystore.encrypt(bytes, { context: CONTEXT }), { context: CONTEXT });
 
   const { KmsKeyringNode, buildClient, getClient, cacheClients, CommitmentPolicy, AlgorithmSuiteIdentifier } =
     esdk;
@@ -141,30 +140,12 @@ export async function kmsRoundTripContenders({ core, awsKms, esdk, clientKms, se
   };
 
   const contenders = [
-    {
-      id: 'ours',
+    keystoreContender({
       name: `@keystore/aws-kms ${versions.keystoreAwsKms} Keystore, with a context`,
-      async verify(size) {
-        const bytes = payloadBytes(size);
-        const envelope = await keystore.encrypt(bytes, { context: CONTEXT });
-        let refused = false;
-        try {
-          await keystore.decrypt(envelope, { context: { ...CONTEXT, id: '4712' } });
-        } catch (error) {
-          refused = error instanceof InvalidToken;
-        }
-        return [
-          check(sameBytes(await ours(bytes), bytes), 'round trip'),
-          check(refused, 'refuses another context'),
-        ];
-      },
-      runner(size) {
-        const bytes = payloadBytes(size);
-        return asyncRunner(async () => {
-          if ((await ours(bytes)).length !== size) throw new Error('wrong length');
-        });
-      },
-    },
+      keystore,
+      context: CONTEXT,
+      InvalidToken,
+    }),
     esdkContender('esdk-default', undefined, 'default suite (committing, ECDSA P-384 signed)', SIGNED),
     esdkContender(
       'esdk-unsigned',

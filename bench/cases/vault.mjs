@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { infraEnv } from '../lib/infra-env.mjs';
+import { keystoreContender } from '../lib/keystore-contender.mjs';
 import { check, payloadBytes, sameBytes } from '../lib/payload.mjs';
 import { asyncRunner } from '../lib/timing.mjs';
 
@@ -79,8 +80,6 @@ export async function vaultRoundTripContenders({ core, vault, server, mode, vers
   const keyId = `bench-${randomBytes(4).toString('hex')}`;
   await provider.createKey(keyId);
   const keystore = new Keystore({ provider, defaultKey: keyId });
-  const roundTrip = async (bytes) =>
-    keystore.decrypt(await keystore.encrypt(bytes, { context: CONTEXT }), { context: CONTEXT });
 
   const post = bareRequest(server);
   // The derivation context as the provider makes it (transit/wire.ts).
@@ -114,30 +113,12 @@ export async function vaultRoundTripContenders({ core, vault, server, mode, vers
       : 'bare fetch of the same transit requests + Fernet (no client, guard or envelope)';
 
   const contenders = [
-    {
-      id: 'ours',
+    keystoreContender({
       name: `@keystore/vault ${version} Keystore, ${mode.id} mode, with a context`,
-      async verify(size) {
-        const bytes = payloadBytes(size);
-        const envelope = await keystore.encrypt(bytes, { context: CONTEXT });
-        let refused = false;
-        try {
-          await keystore.decrypt(envelope, { context: { ...CONTEXT, id: '4712' } });
-        } catch (error) {
-          refused = error instanceof InvalidToken;
-        }
-        return [
-          check(sameBytes(await roundTrip(bytes), bytes), 'round trip'),
-          check(refused, 'refuses another context'),
-        ];
-      },
-      runner(size) {
-        const bytes = payloadBytes(size);
-        return asyncRunner(async () => {
-          if ((await roundTrip(bytes)).length !== size) throw new Error('wrong length');
-        });
-      },
-    },
+      keystore,
+      context: CONTEXT,
+      InvalidToken,
+    }),
     {
       id: 'bare',
       name: bareName,
