@@ -4,7 +4,11 @@ import { guardProvider, type KeyProvider } from '@keystore/core/provider';
 import { requireService } from '@keystore/test-infra/vitest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createVaultProvider, type VaultProviderOptions } from '../src/index.js';
-import { type RecordingProxy, startRecordingProxy } from './fixtures/recording-proxy.js';
+import {
+  type RecordingProxy,
+  type RecordingProxyOptions,
+  startRecordingProxy,
+} from './fixtures/recording-proxy.js';
 import { setUpAppRole, transitPolicy, vaultAdmin } from './fixtures/vault-admin.js';
 
 const vault = await requireService('vault');
@@ -24,8 +28,8 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 });
 
-async function proxy(): Promise<RecordingProxy> {
-  const started = await startRecordingProxy(endpoint);
+async function proxy(options?: RecordingProxyOptions): Promise<RecordingProxy> {
+  const started = await startRecordingProxy(endpoint, options);
   cleanups.push(() => started.close());
   return started;
 }
@@ -223,6 +227,23 @@ describe.skipIf(vault.skip)('vault auth against OpenBao', () => {
     await roundTrip(p, keyId);
     await sleep(2_800); // idle: only the timer can renew
     expect(recorder.requests.filter((r) => RENEW.test(r.path)).map((r) => r.status)).toEqual([200]);
+  });
+
+  it("a shared login runs on its own time, not the first caller's: a caller with little time fails alone, one with time gets the same login", async () => {
+    const keyId = await transitKey();
+    const role = await setUpAppRole(admin, keyId);
+    const recorder = await proxy({ delayMs: (path) => (LOGIN.test(path) ? 400 : 0) });
+    const p = await provider({ endpoint: recorder.url, auth: { method: 'approle', ...role } });
+    const hurried = guardProvider(p, { timeoutMs: 150 });
+    const patient = guardProvider(p, { timeoutMs: 10_000 });
+    // The hurried caller starts the login (slowed to 400 ms); the patient one joins it.
+    const first = hurried.generateDataKey?.({ keyId, length: 32, context }).catch((e: unknown) => e);
+    await sleep(20);
+    await roundTrip(patient, keyId);
+    expect(await first).toMatchObject({ code: 'ProviderUnavailable' });
+    expect(recorder.count(LOGIN)).toBe(1);
+    await roundTrip(hurried, keyId); // the token is there now
+    expect(recorder.count(LOGIN)).toBe(1);
   });
 
   it('close() revokes a token it logged in for', async () => {

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { createVaultClient, type VaultClient } from '../client.js';
 import type { RetryPolicy } from '../http/retry.js';
 import type { Transport } from '../http/transport.js';
+import { withinCallTime } from './within-call-time.js';
 
 /**
  * The token the provider sends, its lease, and keeping it alive.
@@ -22,6 +23,12 @@ import type { Transport } from '../http/transport.js';
  * (a blocked event loop, a suspended VM), so no request goes out with a
  * token we know is past its renewal point. Either way one refresh runs at a
  * time and every caller waits for the same one (no login storm).
+ *
+ * A shared refresh runs in the context the session was made in, bounded by
+ * requestTimeoutMs, never under the deadline of the call that happened to
+ * start it: a caller with little time left would otherwise fail the login
+ * for every caller waiting on it. Each caller waits for it only as long as
+ * its own deadline allows (within-call-time.ts).
  *
  * A refresh renews the token (`auth/token/renew-self`) while it is
  * renewable and its lease is not cut by the max TTL; otherwise, or when
@@ -155,10 +162,12 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   /**
-   * The context the session was made in (no guarded call). The timer is
-   * scheduled from inside calls, and a timer callback inherits the call's
-   * AsyncLocalStorage state: its deadline would be long past when the timer
-   * fires, so every background renewal would fail before being sent.
+   * The context the session was made in (no guarded call), where every
+   * shared refresh runs. The timer is scheduled from inside calls, and a
+   * timer callback inherits the call's AsyncLocalStorage state: its deadline
+   * would be long past when the timer fires, so every background renewal
+   * would fail before being sent. A refresh started by a request would
+   * likewise run under that request's deadline, and fail for all who share it.
    */
   const background = new AsyncResource('keystore-vault-renewal');
 
@@ -168,7 +177,7 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
     if (closed || current === undefined || !Number.isFinite(current.refreshAt)) return;
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, current.refreshAt - performance.now()));
     // A failure here is seen, and thrown, by the next request that needs the token.
-    timer = setTimeout(() => background.runInAsyncScope(() => void refresh().catch(() => {})), delay);
+    timer = setTimeout(() => void refresh().catch(() => {}), delay);
     timer.unref();
   }
 
@@ -287,20 +296,22 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
 
   function refresh(): Promise<void> {
     if (closed) return Promise.reject(new Closed('vault: the provider was closed'));
-    refreshing ??= refreshOnce()
-      .catch((error: unknown) => {
-        // Try again soon, but not on every request while Vault is failing.
-        const state = current;
-        if (state !== undefined) {
-          const left = state.expiresAt - performance.now();
-          state.refreshAt = performance.now() + Math.max(100, Math.min(REFRESH_RETRY_MS, left / 3));
-        }
-        throw error;
-      })
-      .finally(() => {
-        refreshing = undefined;
-        schedule();
-      });
+    refreshing ??= background.runInAsyncScope(() =>
+      refreshOnce()
+        .catch((error: unknown) => {
+          // Try again soon, but not on every request while Vault is failing.
+          const state = current;
+          if (state !== undefined) {
+            const left = state.expiresAt - performance.now();
+            state.refreshAt = performance.now() + Math.max(100, Math.min(REFRESH_RETRY_MS, left / 3));
+          }
+          throw error;
+        })
+        .finally(() => {
+          refreshing = undefined;
+          schedule();
+        }),
+    );
     return refreshing;
   }
 
@@ -333,7 +344,7 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
       const state = current;
       if (state !== undefined && performance.now() < state.refreshAt) return state.token;
       try {
-        await refresh();
+        await withinCallTime(refresh(), 'a login or token renewal');
       } catch (error) {
         // An early refresh that failed does not fail a request its token can still make.
         const now = current;
@@ -347,7 +358,7 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
       if (closed || login === undefined) return false;
       const state = current;
       if (state === undefined || state.generation !== sent) return true;
-      recovering ??= (async () => {
+      recovering ??= background.runInAsyncScope(async () => {
         try {
           // OpenBao answers an expired or revoked token with the same `permission denied`
           // as a valid token without the capability: ask Vault which it is.
@@ -363,8 +374,8 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
         } finally {
           recovering = undefined;
         }
-      })();
-      return recovering;
+      });
+      return withinCallTime(recovering, 'a login');
     },
 
     async close() {
