@@ -246,6 +246,24 @@ describe.skipIf(vault.skip)('vault auth against OpenBao', () => {
     expect(recorder.count(LOGIN)).toBe(1);
   });
 
+  it.concurrent('a token replaced by a new login (capped renewal) is revoked once the new one is adopted', async () => {
+    const keyId = await transitKey();
+    const role = await setUpAppRole(admin, keyId, { token_ttl: '3s', token_max_ttl: '4s' });
+    const recorder = await proxy();
+    const p = await provider({ endpoint: recorder.url, auth: { method: 'approle', ...role } });
+    await roundTrip(p, keyId);
+    // The timer renews at 2 s (granted 2 s of the 3: capped), and logs in at about 3.3 s.
+    await until(() => recorder.count(LOGIN) === 2, 6_000);
+    const old = recorder.tokens[0] ?? '';
+    await until(
+      () => recorder.requests.some((r) => r.path === 'auth/token/revoke-self' && r.token === old),
+      1_000,
+    );
+    expect(await tokenAlive(old)).toBe(false); // before its max TTL (4 s) would have ended it
+    expect(await tokenAlive(recorder.tokens[1] ?? '')).toBe(true);
+    await roundTrip(p, keyId);
+  });
+
   it('close() revokes a token it logged in for', async () => {
     const keyId = await transitKey();
     const role = await setUpAppRole(admin, keyId);
@@ -286,6 +304,15 @@ describe.skipIf(vault.skip)('vault auth against OpenBao', () => {
     await admin.request('GET', `transit/keys/${keyId}`, undefined, namespace);
   });
 });
+
+/** Waits for `done`, or fails after `ms`. */
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const started = performance.now();
+  while (!done()) {
+    if (performance.now() - started > ms) throw new Error(`not done within ${ms} ms`);
+    await sleep(20);
+  }
+}
 
 function never(): never {
   throw new Error('capability missing');

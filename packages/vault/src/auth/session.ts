@@ -34,6 +34,9 @@ import { withinCallTime } from './within-call-time.js';
  * renewable and its lease is not cut by the max TTL; otherwise, or when
  * renewal is refused, it logs in afresh (AppRole, Kubernetes). A static
  * token that cannot be renewed is used as it is until Vault refuses it.
+ * A token we logged in for and replaced by a new login is revoked (best
+ * effort, in the background): it would otherwise stay valid, unused, until
+ * its TTL ends.
  */
 
 /** A token and what Vault said of its lease. */
@@ -186,7 +189,18 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
     return { expiresAt: at + ttlSeconds * 1000, refreshAt: at + (ttlSeconds * 1000 * 2) / 3 };
   }
 
+  /** Revocations of replaced tokens under way; close() waits for them. */
+  const revocations = new Set<Promise<void>>();
+
+  function retire(token: string): void {
+    const revoking = background.runInAsyncScope(() => revoke(token));
+    revocations.add(revoking);
+    void revoking.finally(() => revocations.delete(revoking));
+  }
+
   function adopt(lease: Lease, owned: boolean, at: number, nominalSeconds = lease.ttlSeconds): void {
+    const replaced = current;
+    if (replaced?.owned && replaced.token !== lease.token) retire(replaced.token);
     generation += 1;
     current = {
       token: lease.token,
@@ -387,6 +401,7 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
       const state = current;
       current = undefined;
       if (state?.owned) await revoke(state.token);
+      await Promise.all(revocations);
     },
   };
 }
