@@ -10,11 +10,13 @@ import type { AuthSession } from './session.js';
 export function authenticatedClient(client: VaultClient, session: AuthSession): VaultClient {
   return {
     async request(method, path, body, options) {
-      // The token is fetched first so that the generation is the one the request goes out with.
-      await session.token();
-      const sent = session.generation;
+      // The token is pinned for the request, so the generation is the one it goes out with.
+      let sent = 0;
       try {
-        return await client.request(method, path, body, options);
+        return await session.withToken((generation) => {
+          sent = generation;
+          return client.request(method, path, body, options);
+        });
       } catch (error) {
         if (!(error instanceof AccessDenied)) throw error;
         let retry: boolean;
@@ -24,7 +26,7 @@ export function authenticatedClient(client: VaultClient, session: AuthSession): 
           throw error; // could not find out (Vault unreachable): the 403 stands
         }
         if (!retry) throw error;
-        return client.request(method, path, body, options);
+        return session.withToken(() => client.request(method, path, body, options));
       }
     },
     close: () => client.close(),

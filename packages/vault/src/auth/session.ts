@@ -1,4 +1,4 @@
-import { AsyncResource } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import {
   AccessDenied,
   Closed,
@@ -69,6 +69,13 @@ export interface AuthSession {
   token(): Promise<string>;
   /** Changes whenever the token is replaced by a login. */
   readonly generation: number;
+  /**
+   * Runs `send` with the token pinned: `token()` inside it answers that
+   * token, so the request goes out with exactly the token of the generation
+   * `send` is given (a login landing in between cannot swap it). A replaced
+   * token is revoked only once the requests sent with it are done.
+   */
+  withToken<T>(send: (generation: number) => Promise<T>): Promise<T>;
   /**
    * After a 403 on a request sent in `generation`: true when a retry may
    * help (the token was replaced meanwhile, or it was found invalid and a
@@ -141,7 +148,14 @@ interface Current {
   refreshAt: number;
   /** Renewal no longer gives the full TTL: the next refresh logs in. */
   capped: boolean;
+  /** Requests under way with it (withToken). */
+  inflight: number;
+  /** Replaced: revoke it when the last request with it is done. */
+  retiring: boolean;
 }
+
+/** The token pinned for the request under way, and the session it is of. */
+const pinned = new AsyncLocalStorage<{ readonly session: object; readonly token: string }>();
 
 export function createAuthSession(options: AuthSessionOptions): AuthSession {
   const { login, staticToken } = options;
@@ -192,6 +206,19 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
   /** Revocations of replaced tokens under way; close() waits for them. */
   const revocations = new Set<Promise<void>>();
 
+  /** Replaced tokens waiting for their requests to finish before they are revoked. */
+  const retiring = new Set<Current>();
+
+  function retireWhenIdle(state: Current): void {
+    if (state.inflight > 0) {
+      state.retiring = true;
+      retiring.add(state);
+    } else {
+      retiring.delete(state);
+      retire(state.token);
+    }
+  }
+
   function retire(token: string): void {
     const revoking = background.runInAsyncScope(() => revoke(token));
     revocations.add(revoking);
@@ -200,7 +227,7 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
 
   function adopt(lease: Lease, owned: boolean, at: number, nominalSeconds = lease.ttlSeconds): void {
     const replaced = current;
-    if (replaced?.owned && replaced.token !== lease.token) retire(replaced.token);
+    if (replaced?.owned && replaced.token !== lease.token) retireWhenIdle(replaced);
     generation += 1;
     current = {
       token: lease.token,
@@ -209,6 +236,8 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
       renewable: lease.renewable && lease.ttlSeconds > 0,
       nominalMs: nominalSeconds * 1000,
       capped: false,
+      inflight: 0,
+      retiring: false,
       ...leaseTimes(lease.ttlSeconds, at),
     };
   }
@@ -348,24 +377,43 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
     }
   }
 
+  /** The state whose token the next request uses, refreshed first when it is due. */
+  async function due(): Promise<Current> {
+    if (closed) throw new Closed('vault: the provider was closed');
+    const state = current;
+    if (state !== undefined && performance.now() < state.refreshAt) return state;
+    try {
+      await withinCallTime(refresh(), 'a login or token renewal');
+    } catch (error) {
+      // An early refresh that failed does not fail a request its token can still make.
+      const now = current;
+      if (now === undefined || performance.now() >= now.expiresAt) throw error;
+    }
+    if (current === undefined) throw new Closed('vault: the provider was closed');
+    return current;
+  }
+
+  const self = {};
   return {
     get generation() {
       return generation;
     },
 
     async token() {
-      if (closed) throw new Closed('vault: the provider was closed');
-      const state = current;
-      if (state !== undefined && performance.now() < state.refreshAt) return state.token;
+      const pin = pinned.getStore();
+      if (pin?.session === self && !closed) return pin.token;
+      return (await due()).token;
+    },
+
+    async withToken(send) {
+      const state = await due();
+      state.inflight++;
       try {
-        await withinCallTime(refresh(), 'a login or token renewal');
-      } catch (error) {
-        // An early refresh that failed does not fail a request its token can still make.
-        const now = current;
-        if (now === undefined || performance.now() >= now.expiresAt) throw error;
+        return await pinned.run({ session: self, token: state.token }, () => send(state.generation));
+      } finally {
+        state.inflight--;
+        if (state.retiring && state.inflight === 0) retireWhenIdle(state);
       }
-      if (current === undefined) throw new Closed('vault: the provider was closed');
-      return current.token;
     },
 
     async recover(sent) {
@@ -401,6 +449,11 @@ export function createAuthSession(options: AuthSessionOptions): AuthSession {
       const state = current;
       current = undefined;
       if (state?.owned) await revoke(state.token);
+      for (const replaced of retiring) {
+        replaced.retiring = false;
+        retire(replaced.token);
+      }
+      retiring.clear();
       await Promise.all(revocations);
     },
   };
