@@ -1,10 +1,11 @@
-import { randomFillSync } from 'node:crypto';
+import { randomFillSync, timingSafeEqual } from 'node:crypto';
 import { DecryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import {
   type DataKey,
   type GenerateDataKeyInput,
   InvalidToken,
   KeyNotFound,
+  ProviderUnavailable,
   type UnwrapKeyInput,
   type WrapKeyInput,
   type WrappedKey,
@@ -24,9 +25,10 @@ import { keyStateOf } from './state.js';
  * LocalStack 4.9.2 answers a Decrypt it cannot do with an RSA key (a
  * ciphertext altered, cut short, of another key or another OAEP hash) with
  * `InternalError`, HTTP 500, where AWS KMS answers InvalidCiphertextException.
- * AWS KMS's own internal failure is named `KMSInternalException` (still
- * ProviderUnavailable); `InternalError` is not a KMS exception name, so only
- * here, for the RSA Decrypt, it is read as the refused ciphertext it is.
+ * But a failing LocalStack, or a proxy before KMS, answers the same: the
+ * answer alone does not say the envelope was altered. So it is InvalidToken
+ * only when a probe (a fresh KEK encrypted to the key here) decrypts under
+ * the same key right after; otherwise ProviderUnavailable.
  */
 function isLocalStackRefusal(error: unknown): boolean {
   const status = (error as { $metadata?: { httpStatusCode?: unknown } } | null)?.$metadata?.httpStatusCode;
@@ -109,7 +111,12 @@ export class AsymmetricKeys {
         commandOptions(),
       );
     } catch (error) {
-      if (isLocalStackRefusal(error)) throw new InvalidToken();
+      if (isLocalStackRefusal(error)) {
+        if (await this.#decryptsNow(reference, wire.arn)) throw new InvalidToken();
+        throw new ProviderUnavailable(
+          'aws-kms: KMS answered InternalError (HTTP 500) to an RSA Decrypt, and to a probe ciphertext of its own',
+        );
+      }
       return this.#checks.failed(error, reference, wire);
     }
     if (out.KeyId !== wire.arn || !(out.Plaintext instanceof Uint8Array)) {
@@ -117,6 +124,35 @@ export class AsymmetricKeys {
       throw new InvalidToken();
     }
     return openWithKek(out.Plaintext, wire);
+  }
+
+  /** Whether KMS decrypts, under `reference` now, a KEK-sized probe encrypted here to `arn`'s public key. */
+  async #decryptsNow(reference: KeyReference, arn: string): Promise<boolean> {
+    const probe = randomFillSync(new Uint8Array(32));
+    let plaintext: Uint8Array | undefined;
+    try {
+      const rsa = await this.#publicKeys.of(arn);
+      const out = await this.#client.send(
+        new DecryptCommand({
+          KeyId: reference.ref,
+          CiphertextBlob: rsa.encrypt(probe),
+          EncryptionAlgorithm: RSA_ALGORITHM,
+        }),
+        commandOptions(),
+      );
+      plaintext = out.Plaintext;
+      return (
+        out.KeyId === arn &&
+        plaintext instanceof Uint8Array &&
+        plaintext.length === probe.length &&
+        timingSafeEqual(plaintext, probe)
+      );
+    } catch {
+      return false;
+    } finally {
+      probe.fill(0);
+      plaintext?.fill(0);
+    }
   }
 
   /**

@@ -35,6 +35,16 @@ export function createKmsClient(options: KmsClientOptions): Client {
 }
 
 /**
+ * A client whose commands are sent once (no SDK retry), for requests that
+ * are not safe to repeat: a RotateKeyOnDemand answered 5xx or cut off may
+ * have been done, and a retry would spend another of the key's limited
+ * on-demand rotations.
+ */
+export function createOneShotKmsClient(options: KmsClientOptions): Client {
+  return createKmsClient({ ...options, maxAttempts: 1 });
+}
+
+/**
  * The per-command options that bound the SDK's work (its retries and their
  * backoff included) by the guarded call's deadline: an AbortSignal firing
  * when the call's time is up. No time left: ProviderUnavailable, unsent.

@@ -83,11 +83,19 @@ export class KeyLifecycle {
   readonly #client: KMSClient;
   readonly #resolver: KeyResolver;
   readonly #keys: Readonly<Record<string, string>> | undefined;
+  /** Sends without SDK retries (client.ts, createOneShotKmsClient): RotateKeyOnDemand. */
+  readonly #once: KMSClient;
 
-  constructor(client: KMSClient, resolver: KeyResolver, keys: Readonly<Record<string, string>> | undefined) {
+  constructor(
+    client: KMSClient,
+    resolver: KeyResolver,
+    keys: Readonly<Record<string, string>> | undefined,
+    once: KMSClient = client,
+  ) {
     this.#client = client;
     this.#resolver = resolver;
     this.#keys = keys;
+    this.#once = once;
   }
 
   /** DescribeKey of `reference`, errors typed. */
@@ -262,7 +270,7 @@ export class KeyLifecycle {
   /** New key material behind the same key (KMS keeps the old for decryption); envelopes stay version 1. */
   rotateKeyOnDemand(keyId: string): Promise<void> {
     return this.#change(keyId, 'RotateKeyOnDemand', (KeyId) =>
-      this.#client.send(new RotateKeyOnDemandCommand({ KeyId }), commandOptions()),
+      this.#once.send(new RotateKeyOnDemandCommand({ KeyId }), commandOptions()),
     );
   }
 

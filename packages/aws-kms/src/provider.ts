@@ -12,7 +12,7 @@ import {
   type Versioning,
   type WrappedKey,
 } from '@keystore/core/provider';
-import { type AwsKmsCredentials, createKmsClient } from './client.js';
+import { type AwsKmsCredentials, createKmsClient, createOneShotKmsClient } from './client.js';
 import { DataKeys } from './data-keys.js';
 import {
   type AwsKmsCreateKeyOptions,
@@ -110,9 +110,10 @@ export async function createAwsKmsProvider(options: AwsKmsProviderOptions): Prom
   const keys = options.keys === undefined ? undefined : Object.freeze({ ...options.keys });
   checkKeys(keys);
   const client = createKmsClient(options);
+  const once = createOneShotKmsClient(options);
   const resolver = new KeyResolver(client);
   const envelopeKeys = new DataKeys(client, resolver);
-  const lifecycle = new KeyLifecycle(client, resolver, keys);
+  const lifecycle = new KeyLifecycle(client, resolver, keys, once);
   let closed = false;
   const open = (keyId: string) => {
     if (closed) throw new Closed('the aws-kms provider is closed');
@@ -138,7 +139,7 @@ export async function createAwsKmsProvider(options: AwsKmsProviderOptions): Prom
       if (closed) throw new Closed('the aws-kms provider is closed');
       return lifecycle.listKeys();
     },
-    rotateKey: async (keyId) => rotateInPlace(client, managed(keyId), keyId),
+    rotateKey: async (keyId) => rotateInPlace(once, managed(keyId), keyId),
     describeKey: async (keyId) => managed(keyId).describeKey(keyId),
     disableKey: async (keyId) => managed(keyId).disableKey(keyId),
     enableKey: async (keyId) => managed(keyId).enableKey(keyId),
@@ -152,6 +153,7 @@ export async function createAwsKmsProvider(options: AwsKmsProviderOptions): Prom
       resolver.clear();
       envelopeKeys.clear();
       client.destroy();
+      once.destroy();
     },
   };
 }

@@ -69,7 +69,11 @@ async function untilRotated(client: KMSClient, arn: string): Promise<void> {
   }
 }
 
-/** RotateKeyOnDemand of the key behind `keyId`, then the wait for it; the version stays KMS_KEY_VERSION. */
+/**
+ * RotateKeyOnDemand of the key behind `keyId`, then the wait for it; the
+ * version stays KMS_KEY_VERSION. `client` must send once (no SDK retries,
+ * client.ts createOneShotKmsClient): a retried rotation may be a second one.
+ */
 export async function rotateInPlace(
   client: KMSClient,
   lifecycle: KeyLifecycle,

@@ -1,5 +1,5 @@
 import { InvalidToken } from '@keystore/core/provider';
-import { isKeyArn } from './names.js';
+import { classifyReference, isKeyArn } from './names.js';
 
 /**
  * The wrapped key in the envelope:
@@ -16,6 +16,12 @@ import { isKeyArn } from './names.js';
 const MAGIC = 0x4b;
 const FORMAT = 0x01;
 const MAX_STRING = 2048;
+/**
+ * KMS's bound on CiphertextBlob. A longer one, or a reference we could not
+ * have written, KMS would refuse as a malformed request (ValidationException,
+ * InvalidArgument), not as a bad ciphertext: refused here, unsent.
+ */
+const MAX_BLOB = 6144;
 
 export interface WireKey {
   readonly ref: string;
@@ -56,6 +62,8 @@ export function decodeWrapped(bytes: Uint8Array): WireKey {
   } catch {
     throw new InvalidToken();
   }
-  if (!isKeyArn(arn)) throw new InvalidToken();
+  if (!isKeyArn(arn) || classifyReference(ref) === undefined || bytes.length - blobAt > MAX_BLOB) {
+    throw new InvalidToken();
+  }
   return { ref, arn, blob: bytes.slice(blobAt) };
 }

@@ -116,3 +116,24 @@ describe('rotateKey waits for an asynchronous rotation', () => {
     await p.close();
   });
 });
+
+describe('a rotation is sent once, whatever maxAttempts', () => {
+  it("RotateKeyOnDemand answered HTTP 500 is not retried by the SDK (KMS may have done it: a retry spends another of the key's rotations)", async () => {
+    server = await standIn((target) => {
+      if (target === 'DescribeKey') return [200, describeKey];
+      if (target === 'RotateKeyOnDemand') return [500, { __type: 'KMSInternalException', message: ARN }];
+      return [200, done];
+    });
+    const p = await createAwsKmsProvider({
+      region: 'us-east-1',
+      endpoint: server.endpoint,
+      keys: { patients: 'alias/patients' },
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 3,
+    });
+    await expect(p.rotateKey('patients')).rejects.toMatchObject({ code: 'ProviderUnavailable' });
+    await expect(p.rotateKeyOnDemand('patients')).rejects.toMatchObject({ code: 'ProviderUnavailable' });
+    expect(server.calls.filter((c) => c === 'RotateKeyOnDemand')).toHaveLength(2);
+    await p.close();
+  });
+});

@@ -29,6 +29,22 @@ describe('aws-kms wrapped keys', () => {
     }
   });
 
+  it('refuses, as InvalidToken and before KMS, what KMS would refuse as a malformed request', () => {
+    // KMS takes at most 6144 bytes of CiphertextBlob (more is ValidationException, our InvalidArgument),
+    // and the reference is sent to KMS in the encryption context: only one we could have written passes.
+    const variants = [
+      encodeWrapped({ ref: 'alias/p', arn, blob: new Uint8Array(6145).fill(1) }),
+      encodeWrapped({ ref: 'not a reference', arn, blob: Uint8Array.of(9) }),
+      encodeWrapped({ ref: 'alias/aws/ebs', arn, blob: Uint8Array.of(9) }),
+    ];
+    for (const bytes of variants) {
+      expect(() => decodeWrapped(bytes)).toThrow(expect.objectContaining({ code: 'InvalidToken' }));
+    }
+    expect(decodeWrapped(encodeWrapped({ ref: arn, arn, blob: new Uint8Array(6144) })).blob).toHaveLength(
+      6144,
+    );
+  });
+
   it('refuses key ids that are not alias names (no keys map) and bad references (keys map)', async () => {
     const provider = await createAwsKmsProvider({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' });
     for (const keyId of ['a.b', 'aws/x', 'x@y']) {
