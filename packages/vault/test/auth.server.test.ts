@@ -257,7 +257,7 @@ describe.skipIf(vault.skip)('vault auth against OpenBao', () => {
     const old = recorder.tokens[0] ?? '';
     await until(
       () => recorder.requests.some((r) => r.path === 'auth/token/revoke-self' && r.token === old),
-      1_000,
+      3_000, // detached, so a loaded machine may take a while; bounded by the revoke timeout (5 s)
     );
     expect(await tokenAlive(old)).toBe(false); // before its max TTL (4 s) would have ended it
     expect(await tokenAlive(recorder.tokens[1] ?? '')).toBe(true);
