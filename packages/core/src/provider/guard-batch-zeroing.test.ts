@@ -19,58 +19,51 @@ vi.mock('./guard-checks.js', async (importOriginal) => {
 const input = { keyId: 'k', version: 1, ciphertext: new Uint8Array(60), context: {} };
 const zeroed = (keys: readonly Uint8Array[]) => keys.every((key) => key.every((b) => b === 0));
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A guarded batch provider whose second batch call fails, and whose first answers data keys
+ * of 5s either before that failure (`firstAnswers: 'before'`) or after it; `answered` holds the
+ * keys it handed the guard.
+ */
+async function secondBatchFails(firstAnswers: 'before' | 'after') {
+  const base = await createMemoryProvider({ keys: ['k'] });
+  copies.length = 0;
+  const answered: Uint8Array[] = [];
+  let calls = 0;
+  const guarded = guardProvider({
+    ...base,
+    capabilities: { ...base.capabilities, batch: true },
+    unwrapKeys: async (inputs) => {
+      if (++calls === 2) {
+        if (firstAnswers === 'before') await sleep(20);
+        throw Object.assign(new Error('down'), { code: 'ECONNRESET' });
+      }
+      if (firstAnswers === 'after') await sleep(20);
+      const keys = inputs.map(() => new Uint8Array(32).fill(5));
+      answered.push(...keys);
+      return keys;
+    },
+    rewrapKeys: async () => [],
+  });
+  // 300 items: a first batch of 250, then a second whose call fails.
+  await expect(guarded.unwrapKeys(Array.from({ length: 300 }, () => input))).rejects.toMatchObject({
+    code: 'ProviderUnavailable',
+  });
+  return answered;
+}
+
 describe('guardProvider batches', () => {
   it('zero the data keys of earlier batches when a later batch call fails', async () => {
-    const base = await createMemoryProvider({ keys: ['k'] });
-    copies.length = 0;
-    const answered: Uint8Array[] = [];
-    let calls = 0;
-    const g = guardProvider({
-      ...base,
-      capabilities: { ...base.capabilities, batch: true },
-      unwrapKeys: async (inputs) => {
-        // The first batch answers before the second fails.
-        if (++calls === 2) {
-          await new Promise((resolve) => setTimeout(resolve, 20));
-          throw Object.assign(new Error('down'), { code: 'ECONNRESET' });
-        }
-        const keys = inputs.map(() => new Uint8Array(32).fill(5));
-        answered.push(...keys);
-        return keys;
-      },
-      rewrapKeys: async () => [],
-    });
-    // 300 items: a first batch of 250 that succeeds, then a second whose call fails.
-    await expect(g.unwrapKeys(Array.from({ length: 300 }, () => input))).rejects.toMatchObject({
-      code: 'ProviderUnavailable',
-    });
+    const answered = await secondBatchFails('before');
     expect(answered).toHaveLength(250);
     expect(copies).toHaveLength(250);
     expect(zeroed(answered) && zeroed(copies)).toBe(true);
   });
 
   it('zero the answer of a batch that arrives after another batch failed', async () => {
-    const base = await createMemoryProvider({ keys: ['k'] });
-    copies.length = 0;
-    const answered: Uint8Array[] = [];
-    let calls = 0;
-    const g = guardProvider({
-      ...base,
-      capabilities: { ...base.capabilities, batch: true },
-      unwrapKeys: async (inputs) => {
-        if (++calls === 2) throw Object.assign(new Error('down'), { code: 'ECONNRESET' });
-        // The first batch answers after the second failed.
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        const keys = inputs.map(() => new Uint8Array(32).fill(5));
-        answered.push(...keys);
-        return keys;
-      },
-      rewrapKeys: async () => [],
-    });
-    await expect(g.unwrapKeys(Array.from({ length: 300 }, () => input))).rejects.toMatchObject({
-      code: 'ProviderUnavailable',
-    });
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    const answered = await secondBatchFails('after');
+    await sleep(40);
     expect(answered).toHaveLength(250);
     expect(zeroed(answered)).toBe(true);
     expect(copies).toHaveLength(0);
