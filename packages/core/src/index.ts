@@ -37,18 +37,26 @@ export {
   type ParsedEnvelope,
   parseEnvelope,
 } from './envelope/envelope-format.js';
+export { MULTI_ENVELOPE_PREFIX } from './envelope/multi-envelope-format.js';
+export { NoRecipientOpened, type RecipientAttempt } from './errors/no-recipient-opened.js';
 export { type CreateKeystoreOptions, createKeystore } from './keystore/create-keystore.js';
 export { KeyPolicy } from './keystore/key-policy.js';
 export {
+  type AddRecipientOptions,
   type BulkItem,
   type BulkOptions,
   type BulkResult,
   type DecryptOptions,
   type EncryptOptions,
   type EnvelopeInfo,
+  type EnvelopeRecipientInfo,
   Keystore,
   type KeystoreOptions,
+  type KeystoreRecipient,
   MAX_PAYLOAD_BYTES,
+  type RecipientInfo,
+  type RecipientOption,
+  type RecipientRef,
 } from './keystore/keystore.js';
 export * from './provider.js';
 export { createEnvProvider } from './providers/env/env-provider.js';

@@ -12,8 +12,12 @@ export const MAX_PAYLOAD_BYTES = 256 * 1024 * 1024;
 /** V8's longest string on 64-bit Node 20 (`buffer.constants.MAX_STRING_LENGTH`). */
 export const V8_MAX_STRING_LENGTH = 2 ** 29 - 24;
 
-/** The longest encoded header: u8 + 255 + u16 + 65535 + u32 + u8 + 32 + u16 + 65535 bytes. */
-export const MAX_HEADER_BYTES = 1 + 255 + 2 + 0xffff + 4 + 1 + 32 + 2 + 0xffff;
+/** The longest version 1 header: u8 + 255 + u16 + 65535 + u32 + u8 + 32 + u16 + 65535 bytes. */
+const MAX_V1_HEADER_BYTES = 1 + 255 + 2 + 0xffff + 4 + 1 + 32 + 2 + 0xffff;
+/** The longest version 2 header: algorithm, digest, commitment, count, and 16 of the longest recipients. */
+const MAX_V2_HEADER_BYTES = 1 + 32 + 32 + 1 + 16 * (1 + 255 + 2 + 0xffff + 4 + 2 + 0xffff);
+/** The longest encoded header of either version. */
+export const MAX_HEADER_BYTES = Math.max(MAX_V1_HEADER_BYTES, MAX_V2_HEADER_BYTES);
 
 /** Fernet's version, timestamp and IV (25 bytes) and HMAC (32) around the padded ciphertext. */
 const TOKEN_OVERHEAD = 25 + 32;

@@ -99,21 +99,31 @@ export function isCanonicalPayload(payload: string): boolean {
  * @internal
  */
 export function parseEnvelopeHeader(envelope: unknown): ParsedEnvelope {
-  if (typeof envelope !== 'string' || !envelope.startsWith(ENVELOPE_PREFIX)) throw new InvalidToken();
-  const dot = envelope.indexOf('.', ENVELOPE_PREFIX.length);
-  if (dot < 0) throw new InvalidToken();
-  const headerText = envelope.slice(ENVELOPE_PREFIX.length, dot);
-  if (!/^[A-Za-z0-9_-]+$/.test(headerText)) throw new InvalidToken();
-  const bytes = Buffer.from(headerText, 'base64url');
-  // Canonical encoding only: no extra character, no stray low bits in the last one.
-  if (bytes.toString('base64url') !== headerText) throw new InvalidToken();
-  const header = decodeHeader(bytes);
-  const payload = envelope.slice(dot + 1);
-  if (payload.length === 0) throw new InvalidToken();
-  return { header, payload };
+  const { headerBytes, payload } = splitEnvelope(envelope, ENVELOPE_PREFIX);
+  return { header: decodeHeader(headerBytes), payload };
 }
 
-function decodeHeader(b: Buffer): EnvelopeHeader {
+/**
+ * The header bytes and payload text of an envelope with `prefix`, its header
+ * checked to be canonical base64url; anything else is `InvalidToken`.
+ * @internal
+ */
+export function splitEnvelope(envelope: unknown, prefix: string): { headerBytes: Buffer; payload: string } {
+  if (typeof envelope !== 'string' || !envelope.startsWith(prefix)) throw new InvalidToken();
+  const dot = envelope.indexOf('.', prefix.length);
+  if (dot < 0) throw new InvalidToken();
+  const headerText = envelope.slice(prefix.length, dot);
+  if (!/^[A-Za-z0-9_-]+$/.test(headerText)) throw new InvalidToken();
+  const headerBytes = Buffer.from(headerText, 'base64url');
+  // Canonical encoding only: no extra character, no stray low bits in the last one.
+  if (headerBytes.toString('base64url') !== headerText) throw new InvalidToken();
+  const payload = envelope.slice(dot + 1);
+  if (payload.length === 0) throw new InvalidToken();
+  return { headerBytes, payload };
+}
+
+/** @internal */
+export function decodeHeader(b: Buffer): EnvelopeHeader {
   let o = 0;
   const need = (n: number) => {
     if (o + n > b.length) throw new InvalidToken();

@@ -125,6 +125,8 @@ describe('envelope format v1 vectors', () => {
       keyId: v.keyId,
       version: v.version,
       algorithm: 'fernet',
+      format: 1,
+      recipients: [{ provider: v.provider, keyId: v.keyId, version: v.version }],
     });
     const plaintext = await ks.decrypt(v.envelope, { context: v.context as EncryptionContext });
     expect(Buffer.from(plaintext).toString('hex')).toBe(v.plaintextHex);

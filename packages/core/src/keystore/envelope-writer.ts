@@ -1,12 +1,12 @@
 import type { Fernet } from '../ciphers/fernet/fernet.js';
 import { fernetTokenLength } from '../ciphers/payload-limit.js';
-import { ENVELOPE_PREFIX, type EnvelopeHeader, encodeHeader } from '../envelope/envelope-format.js';
 
 /** Token bytes base64-encoded per call: a multiple of 3, so that no group straddles two calls. */
 const SLICE = 3 * 256 * 1024;
 
 /**
- * `formatEnvelope(header, fernet.encryptFromParts(plaintext, timestamp, iv))`,
+ * `head + fernet.encryptFromParts(plaintext, timestamp, iv)` (`head` is the
+ * envelope up to its payload, `envelopeHead(...)`),
  * character for character, without its copies. That path holds the
  * ciphertext, the token, its base64 text, a padded copy of the text and
  * finally the concatenated envelope (which V8 flattens into its heap on
@@ -16,13 +16,12 @@ const SLICE = 3 * 256 * 1024;
  * payload is encoded to UTF-8 piece by piece (`plaintext` as given).
  */
 export function writeFernetEnvelope(
-  header: EnvelopeHeader,
+  head: string,
   fernet: Fernet,
   plaintext: Buffer | string,
   timestamp: number,
   iv: Uint8Array,
 ): string {
-  const head = `${ENVELOPE_PREFIX}${encodeHeader(header).toString('base64url')}.`;
   const bytes = typeof plaintext === 'string' ? Buffer.byteLength(plaintext, 'utf8') : plaintext.length;
   const tokenLength = fernetTokenLength(bytes);
   const total = head.length + 4 * Math.ceil(tokenLength / 3);

@@ -139,7 +139,7 @@ describe('Keystore arguments', () => {
   it('checks createKey options', async () => {
     const ks = await keystore();
     expect(await invalidArgument(() => ks.createKey('billing', { descripton: 'x' } as never))).toBe(
-      "createKey: unknown option 'descripton' (known: description)",
+      "createKey: unknown option 'descripton' (known: description, recipient)",
     );
     expect(await invalidArgument(() => ks.createKey('billing', { description: 7 as never }))).toBe(
       "createKey: option 'description' must be a string, got a number",
@@ -157,7 +157,7 @@ describe('Keystore arguments', () => {
   it('checks the Keystore options', async () => {
     const provider = await createMemoryProvider({ keys: ['app-data'] });
     expect(await invalidArgument(() => new Keystore({ provider, defaultkey: 'app-data' } as never))).toBe(
-      "Keystore: unknown option 'defaultkey' (known: provider, defaultKey, allowedKeys, timeoutMs)",
+      "Keystore: unknown option 'defaultkey' (known: provider, recipients, decryptOrder, defaultKey, allowedKeys, timeoutMs)",
     );
     // A string would be read as its characters: keys 'b', 'i', 'l', ...
     expect(await invalidArgument(() => new Keystore({ provider, allowedKeys: 'billing' as never }))).toBe(

@@ -22,6 +22,8 @@ describe('Keystore', () => {
       keyId: 'app-data',
       version: 1,
       algorithm: 'fernet',
+      format: 1,
+      recipients: [{ provider: 'memory', keyId: 'app-data', version: 1 }],
     });
     expect(text(await ks.decrypt(envelope, { context: { id: '42', table: 'patients' } }))).toBe('record 1');
   });

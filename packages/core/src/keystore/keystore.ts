@@ -10,18 +10,19 @@ import {
   withReservedEntry,
 } from '../context/encryption-context.js';
 import { type Data, notData, toBuffer } from '../encoding/bytes.js';
-import {
-  type EnvelopeAlgorithm,
-  type EnvelopeHeader,
-  formatEnvelope,
-  isCanonicalPayload,
-  type ParsedEnvelope,
-  parseEnvelope,
-  parseEnvelopeHeader,
-} from '../envelope/envelope-format.js';
+import { type EnvelopeAlgorithm, isCanonicalPayload } from '../envelope/envelope-format.js';
+import { envelopeHead, parseEnvelopeParts } from '../envelope/envelope-parts.js';
+import { keyCommitment } from '../envelope/key-commitment.js';
+import { type EnvelopeRecipient, MAX_RECIPIENTS, sameKey } from '../envelope/multi-envelope-format.js';
 import { InvalidToken } from '../errors/invalid-token.js';
-import { InvalidArgument, KeyNotFound, ProviderError } from '../errors/keystore-error.js';
-import { type GuardedProvider, type GuardOptions, guardProvider } from '../provider/guard-provider.js';
+import {
+  AccessDenied,
+  InvalidArgument,
+  isKeystoreError,
+  KeystoreError,
+  ProviderError,
+} from '../errors/keystore-error.js';
+import type { GuardedProvider, GuardOptions } from '../provider/guard-provider.js';
 import type {
   KeyMetadata,
   KeyProvider,
@@ -43,19 +44,81 @@ import {
 } from '../util/check-options.js';
 import { settleLimit } from '../util/settle-limit.js';
 import { writeFernetEnvelope } from './envelope-writer.js';
-import { KeyPolicy } from './key-policy.js';
+import { type OpenedEnvelope, openDataKey, openDataKeys, unwrapInput } from './open-data-key.js';
+import {
+  buildRecipients,
+  type Candidate,
+  candidatesFor,
+  type KeystoreRecipient,
+  noCandidateError,
+  orderRecipients,
+  type Recipient,
+  singleRecipient,
+} from './recipients.js';
 
 export { MAX_PAYLOAD_BYTES } from '../ciphers/payload-limit.js';
 
 const DATA_KEY_LENGTH = 32;
 
+export type { KeystoreRecipient } from './recipients.js';
+
+/**
+ * A keystore over one provider (`provider`, with `defaultKey` and
+ * `allowedKeys`), or over several recipients (`recipients`): then every
+ * envelope's data key is wrapped under each recipient's key, and any one of
+ * them opens it.
+ */
 export interface KeystoreOptions extends GuardOptions {
-  readonly provider: KeyProvider;
+  readonly provider?: KeyProvider;
   /** The key `encrypt` uses when none is named. */
   readonly defaultKey?: string;
   /** Keys this keystore may use besides `defaultKey`: ids, prefixes ending in `*`, or `'*'` for all. */
   readonly allowedKeys?: readonly string[] | '*';
+  /** Instead of `provider`: 1 to 16 recipients, in the order encryption wraps for them. */
+  readonly recipients?: readonly KeystoreRecipient[];
+  /** The order decrypt tries the recipients in, by name (default: as listed). */
+  readonly decryptOrder?: readonly string[];
 }
+
+/** One recipient of an envelope, as `inspect` reports it. */
+export interface EnvelopeRecipientInfo {
+  readonly provider: string;
+  readonly keyId: string;
+  readonly version: number;
+}
+
+/** What an envelope says about itself, readable without any key. */
+export interface EnvelopeInfo {
+  /** The first recipient's provider type, key id and key version. */
+  readonly provider: string;
+  readonly keyId: string;
+  readonly version: number;
+  readonly algorithm: EnvelopeAlgorithm;
+  /** The envelope format: 1 for one recipient, 2 for several. */
+  readonly format: 1 | 2;
+  /** Every recipient, in the envelope's order. */
+  readonly recipients: readonly EnvelopeRecipientInfo[];
+}
+
+/** A configured recipient, as `Keystore.recipients` lists it. */
+export interface RecipientInfo {
+  readonly name: string;
+  readonly provider: string;
+  readonly key: string | undefined;
+}
+
+/** Which recipient a management call is for, in a keystore of several. */
+export interface RecipientOption {
+  readonly recipient?: string;
+}
+
+/** Options of `addRecipient`: the context, and a key other than the recipient's own. */
+export interface AddRecipientOptions extends DecryptOptions {
+  readonly key?: string;
+}
+
+/** An envelope's recipient to remove: a configured recipient's name, or a provider type and key id. */
+export type RecipientRef = string | { readonly provider: string; readonly keyId: string };
 
 export interface EncryptOptions {
   /** The master key id; `defaultKey` when absent. */
@@ -100,6 +163,11 @@ const REWRAP_CONCURRENCY = 16;
 
 const KEYSTORE_OPTIONS: OptionSpec = {
   provider: isObject,
+  recipients: { expected: 'an array of recipients', test: Array.isArray },
+  decryptOrder: {
+    expected: 'an array of recipient names',
+    test: (v) => Array.isArray(v) && v.every((n) => typeof n === 'string'),
+  },
   defaultKey: isString,
   allowedKeys: {
     expected: "an array of strings or '*'",
@@ -111,7 +179,10 @@ const ENCRYPT_OPTIONS: OptionSpec = { key: isString, context: isContext };
 const DECRYPT_OPTIONS: OptionSpec = { context: isContext };
 const BULK_OPTIONS: OptionSpec = { context: isContext, onProgress: isFunction };
 const BULK_ITEM: OptionSpec = { envelope: isString, context: isContext };
-const CREATE_KEY_OPTIONS: OptionSpec = { description: isString };
+const CREATE_KEY_OPTIONS: OptionSpec = { description: isString, recipient: isString };
+const RECIPIENT_OPTIONS: OptionSpec = { recipient: isString };
+const ADD_RECIPIENT_OPTIONS: OptionSpec = { context: isContext, key: isString };
+const ADD_RECIPIENT_BULK_OPTIONS: OptionSpec = { ...BULK_OPTIONS, key: isString };
 
 /** The envelope argument: a string (what is inside it is InvalidToken's business). */
 function checkEnvelope(where: string, envelope: unknown): void {
@@ -136,14 +207,6 @@ function bulkItem(
   }
   const context = (item.context ?? fallback) as EncryptionContext | undefined;
   return { envelope: item.envelope as string, context };
-}
-
-/** What an envelope says about itself, readable without any key. */
-export interface EnvelopeInfo {
-  readonly provider: string;
-  readonly keyId: string;
-  readonly version: number;
-  readonly algorithm: EnvelopeAlgorithm;
 }
 
 /**
@@ -175,34 +238,78 @@ function checkPayload(dataKey: Uint8Array, payload: string): void {
   withPayloadCipher(dataKey, (fernet) => fernet.extractTimestamp(payload));
 }
 
+/** Each recipient's result, or the first failure with its recipient named. */
+function settledOrThrow<T>(results: PromiseSettledResult<T>[], label: (i: number) => string): T[] {
+  return results.map((r, i) => {
+    if (r.status === 'fulfilled') return r.value;
+    throw forRecipient(label(i), r.reason);
+  });
+}
+
+/** A recipient's error with the recipient named in front; its code is kept. */
+function forRecipient(label: string, error: unknown): Error {
+  if (error instanceof InvalidToken) return error;
+  if (!isKeystoreError(error)) return error instanceof Error ? error : new ProviderError(`${label} failed`);
+  return new KeystoreError(error.code, `${label}: ${error.message}`, { cause: error });
+}
+
 /**
- * The keystore: envelope encryption over one provider. Every message gets a
- * fresh data key; the provider wraps it under a named master key; the
- * envelope carries the wrapped key, provider type, key id, key version and
- * a digest of the context.
+ * The keystore: envelope encryption over one provider, or over several
+ * recipients. Every message gets a fresh data key; the provider (each
+ * recipient's) wraps it under a named master key; the envelope carries the
+ * wrapped key(s), provider type, key id, key version and a digest of the
+ * context.
  */
 export class Keystore {
-  /** The provider, behind the guard; private so the key policy cannot be stepped around. */
-  readonly #provider: GuardedProvider;
-  /** The provider type envelopes of this keystore name. */
+  /** The recipients in the order encryption wraps for them; one for a keystore over one provider. */
+  readonly #recipients: readonly Recipient[];
+  /** The same recipients in the order decrypt tries them. */
+  readonly #decryptOrder: readonly Recipient[];
+  /** The provider type of the first recipient (the only one of a keystore over one provider). */
   readonly providerType: string;
+  /** The first recipient's key. */
   readonly defaultKey: string | undefined;
-  readonly #policy: KeyPolicy;
 
   constructor(options: KeystoreOptions) {
     checkOptions('Keystore', options, KEYSTORE_OPTIONS);
-    if (options?.provider === undefined) throw new InvalidArgument('Keystore needs a provider');
-    this.#provider = guardProvider(options.provider, options);
-    this.providerType = this.#provider.type;
-    this.defaultKey = options.defaultKey;
-    this.#policy = new KeyPolicy(options.defaultKey, options.allowedKeys);
+    const guard = options?.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+    if (options?.recipients !== undefined) {
+      if (
+        options.provider !== undefined ||
+        options.defaultKey !== undefined ||
+        options.allowedKeys !== undefined
+      ) {
+        throw new InvalidArgument(
+          'Keystore: give either provider (with defaultKey, allowedKeys) or recipients, not both',
+        );
+      }
+      this.#recipients = buildRecipients(options.recipients, guard);
+    } else {
+      if (options?.provider === undefined)
+        throw new InvalidArgument('Keystore needs a provider (or recipients)');
+      if (options.decryptOrder !== undefined) {
+        throw new InvalidArgument('Keystore: decryptOrder goes with recipients');
+      }
+      this.#recipients = [singleRecipient(options.provider, options.defaultKey, options.allowedKeys, guard)];
+    }
+    this.#decryptOrder = orderRecipients(this.#recipients, options.decryptOrder);
+    const first = this.#recipients[0] as Recipient;
+    this.providerType = first.type;
+    this.defaultKey = first.key;
+  }
+
+  /** The configured recipients, in the order encryption wraps for them. */
+  get recipients(): readonly RecipientInfo[] {
+    return this.#recipients.map((r) => ({ name: r.name, provider: r.type, key: r.key }));
   }
 
   /**
    * Encrypts `data` (bytes, or a string as UTF-8) into an envelope string.
    * At most `MAX_PAYLOAD_BYTES` (256 MiB); larger data is refused before
    * any work. Memory: the envelope is 4/3 of the data, and encrypting holds
-   * about twice that at its peak, besides the data itself.
+   * about twice that at its peak, besides the data itself. A keystore of
+   * several recipients wraps the data key for each (the first generates it),
+   * and fails unless every one did.
    */
   async encrypt(data: Data, options: EncryptOptions = {}): Promise<string> {
     checkOptions('encrypt', options, ENCRYPT_OPTIONS);
@@ -213,31 +320,50 @@ export class Keystore {
     else throw notData(data, 'encrypt');
     // A string stays a string: the envelope writer encodes it piece by piece.
     const plaintext = typeof data === 'string' ? data : toBuffer(data, 'encrypt');
-    const keyId = options.key ?? this.defaultKey;
+    const [first, ...others] = this.#recipients as [Recipient, ...Recipient[]];
+    if (others.length > 0 && options.key !== undefined) {
+      throw new InvalidArgument(
+        'encrypt: this keystore wraps for its recipients, each under its own key: name none',
+      );
+    }
+    const keyId = options.key ?? first.key;
     if (keyId === undefined) throw new InvalidArgument('no key named and no defaultKey configured');
-    this.#policy.check(keyId);
+    first.policy.check(keyId);
     const context = normalizeContext(options.context);
     const algorithm: EnvelopeAlgorithm = 'fernet';
-    const dataKey = await this.#provider.generateDataKey({
-      keyId,
-      length: DATA_KEY_LENGTH,
-      context: wrapContext(context, algorithm),
-    });
+    const bound = wrapContext(context, algorithm);
+    const dataKey = await first.provider.generateDataKey({ keyId, length: DATA_KEY_LENGTH, context: bound });
     let fernet: Fernet;
+    let recipients: EnvelopeRecipient[];
+    let commitment: Uint8Array;
     try {
+      const wrapped = settledOrThrow(
+        await Promise.allSettled(
+          others.map((r) =>
+            r.provider.wrapKey({ keyId: r.key as string, plaintext: dataKey.plaintext, context: bound }),
+          ),
+        ),
+        (i) => `recipient '${(others[i] as Recipient).name}'`,
+      );
+      recipients = [
+        {
+          provider: first.type,
+          keyId,
+          version: dataKey.wrapped.version,
+          wrappedKey: dataKey.wrapped.ciphertext,
+        },
+        ...wrapped.map((w, i) => {
+          const r = others[i] as Recipient;
+          return { provider: r.type, keyId: r.key as string, version: w.version, wrappedKey: w.ciphertext };
+        }),
+      ];
+      commitment = others.length === 0 ? EMPTY : keyCommitment(dataKey.plaintext);
       fernet = Fernet.forDataKey(dataKey.plaintext);
     } finally {
       dataKey.plaintext.fill(0);
     }
     try {
-      const header: EnvelopeHeader = {
-        provider: this.#provider.type,
-        keyId,
-        version: dataKey.wrapped.version,
-        algorithm,
-        contextDigest: contextDigest(context),
-        wrappedKey: dataKey.wrapped.ciphertext,
-      };
+      const head = envelopeHead({ algorithm, contextDigest: contextDigest(context), commitment, recipients });
       // Small (a string: at most 3 UTF-8 bytes a unit): the token in the shared scratch buffer,
       // then the envelope text joined, a few KiB.
       if (
@@ -246,10 +372,10 @@ export class Keystore {
           : plaintext.length <= SMALL_PAYLOAD
       ) {
         const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
-        return formatEnvelope(header, fernet.encryptFromParts(bytes, nowSeconds(), nextIv(IV_LENGTH)));
+        return head + fernet.encryptFromParts(bytes, nowSeconds(), nextIv(IV_LENGTH));
       }
-      // Large: written in one buffer, not `formatEnvelope(header, fernet.encrypt(...))`: see envelope-writer.ts.
-      return writeFernetEnvelope(header, fernet, plaintext, nowSeconds(), nextIv(IV_LENGTH));
+      // Large: written in one buffer, not `head + fernet.encrypt(...)`: see envelope-writer.ts.
+      return writeFernetEnvelope(head, fernet, plaintext, nowSeconds(), nextIv(IV_LENGTH));
     } finally {
       fernet.destroy();
     }
@@ -257,22 +383,19 @@ export class Keystore {
 
   /**
    * Decrypts an envelope. Fails with `InvalidToken` unless the envelope was
-   * made with exactly `options.context`, with `AccessDenied` when it names a
-   * key the configuration does not allow, with `KeyNotFound` when it was made
-   * by another provider type or its key is gone.
+   * made with exactly `options.context`, with `AccessDenied` when it names
+   * only keys the configuration does not allow, with `KeyNotFound` when it
+   * was made by other provider types or its key is gone. An envelope of
+   * several recipients is opened by the first recipient, in the configured
+   * order, that can; when none can, `NoRecipientOpened` lists what each said.
    */
   async decrypt(envelope: string, options: DecryptOptions = {}): Promise<Uint8Array> {
     checkEnvelope('decrypt', envelope);
     checkOptions('decrypt', options, DECRYPT_OPTIONS);
-    const { header, payload, context } = this.#open(envelope, options);
-    const dataKey = await this.#provider.unwrapKey({
-      keyId: header.keyId,
-      version: header.version,
-      ciphertext: header.wrappedKey,
-      context: wrapContext(context, header.algorithm),
-    });
+    const opened = this.#open(envelope, options);
+    const dataKey = await openDataKey(opened);
     try {
-      return withPayloadCipher(dataKey, (fernet) => fernet.decrypt(payload));
+      return withPayloadCipher(dataKey, (fernet) => fernet.decrypt(opened.payload));
     } finally {
       dataKey.fill(0);
     }
@@ -285,64 +408,279 @@ export class Keystore {
    * Where the data key is at hand (the provider has no server-side re-wrap),
    * the payload is checked under it first: a corrupted record fails with
    * `InvalidToken` instead of leaving with a fresh-looking envelope.
+   * An envelope of several recipients has every recipient this keystore
+   * has re-wrapped under the newest version of its key (the others are kept
+   * as they are); its data key is unwrapped once and its payload checked.
    */
   async reencrypt(envelope: string, options: DecryptOptions = {}): Promise<string> {
     checkEnvelope('reencrypt', envelope);
     checkOptions('reencrypt', options, DECRYPT_OPTIONS);
-    const opened = this.#open(envelope, options);
-    const input = this.#unwrapInput(opened);
-    const wrapped = this.#provider.capabilities.rewrapKey
-      ? await this.#rewrapOnBackend(input, opened.payload)
-      : await this.#rewrapChecked(input, opened.payload);
-    return this.#rewrapped(opened, wrapped);
+    return this.#reencryptOpened(this.#open(envelope, options));
   }
 
-  /** A server-side re-wrap: the payload is not decrypted, so its encoding is checked here before it is carried over. */
-  #rewrapOnBackend(input: UnwrapKeyInput, payload: string): Promise<WrappedKey> {
-    if (!isCanonicalPayload(payload)) throw new InvalidToken();
-    return this.#provider.rewrapKey(input);
+  #reencryptOpened(opened: OpenedEnvelope): Promise<string> {
+    return opened.format === 1 ? this.#reencryptSingle(opened) : this.#reencryptEach(opened);
   }
 
-  /** Unwraps, checks the payload's MAC under the data key, wraps the same data key under the newest version. */
-  async #rewrapChecked(input: UnwrapKeyInput, payload: string): Promise<WrappedKey> {
-    const dataKey = await this.#provider.unwrapKey(input);
+  /** A version 1 envelope: its one recipient re-wrapped by the provider that holds it. */
+  async #reencryptSingle(opened: OpenedEnvelope): Promise<string> {
+    const { recipient, entry } = opened.candidates[0] as Candidate;
+    const input = unwrapInput(entry, opened.wrapContext);
+    const wrapped = recipient.provider.capabilities.rewrapKey
+      ? await this.#rewrapOnBackend(recipient, input, opened.payload)
+      : await this.#rewrapChecked(recipient, input, opened.payload);
+    return this.#rewrapped(opened, entry, wrapped);
+  }
+
+  /** A version 2 envelope: the data key unwrapped once, checked, and wrapped again for each recipient we have. */
+  async #reencryptEach(opened: OpenedEnvelope): Promise<string> {
+    const dataKey = await openDataKey(opened);
     try {
-      checkPayload(dataKey, payload);
-      return await this.#rewrapLocally(input, dataKey);
+      checkPayload(dataKey, opened.payload);
+      const owners = opened.recipients.map((entry) => this.#ownerOf(entry));
+      const wrapped = settledOrThrow(
+        await Promise.allSettled(
+          opened.recipients.map((entry, i) => {
+            const owner = owners[i];
+            return owner === undefined
+              ? Promise.resolve(undefined)
+              : this.#rewrapLocally(owner, unwrapInput(entry, opened.wrapContext), dataKey);
+          }),
+        ),
+        (i) => `recipient '${owners[i]?.name}'`,
+      );
+      const recipients = opened.recipients.map((entry, i) => {
+        const w = wrapped[i];
+        return w === undefined ? entry : { ...entry, version: w.version, wrappedKey: w.ciphertext };
+      });
+      return this.#written(opened, recipients, opened.commitment as Uint8Array);
     } finally {
       dataKey.fill(0);
     }
   }
 
-  async #rewrapLocally(input: UnwrapKeyInput, dataKey: Uint8Array): Promise<WrappedKey> {
-    const wrapped = await this.#provider.wrapKey({
+  /** The configured recipient that handles an envelope's recipient: the first in decrypt order that may. */
+  #ownerOf(entry: EnvelopeRecipient): Recipient | undefined {
+    return this.#decryptOrder.find((r) => r.type === entry.provider && r.policy.allows(entry.keyId));
+  }
+
+  /** A server-side re-wrap: the payload is not decrypted, so its encoding is checked here before it is carried over. */
+  #rewrapOnBackend(recipient: Recipient, input: UnwrapKeyInput, payload: string): Promise<WrappedKey> {
+    if (!isCanonicalPayload(payload)) throw new InvalidToken();
+    return recipient.provider.rewrapKey(input);
+  }
+
+  /** Unwraps, checks the payload's MAC under the data key, wraps the same data key under the newest version. */
+  async #rewrapChecked(recipient: Recipient, input: UnwrapKeyInput, payload: string): Promise<WrappedKey> {
+    const dataKey = await recipient.provider.unwrapKey(input);
+    try {
+      checkPayload(dataKey, payload);
+      return await this.#rewrapLocally(recipient, input, dataKey);
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  async #rewrapLocally(
+    recipient: Recipient,
+    input: UnwrapKeyInput,
+    dataKey: Uint8Array,
+  ): Promise<WrappedKey> {
+    const wrapped = await recipient.provider.wrapKey({
       keyId: input.keyId,
       plaintext: dataKey,
       context: input.context,
     });
     if (wrapped.version < input.version) {
-      throw new ProviderError(`the ${this.providerType} provider re-wrapped a key to an older version`);
+      throw new ProviderError(`the ${recipient.type} provider re-wrapped a key to an older version`);
     }
     return wrapped;
   }
 
-  #rewrapped(opened: ParsedEnvelope, wrapped: WrappedKey): string {
-    return formatEnvelope(
-      { ...opened.header, version: wrapped.version, wrappedKey: wrapped.ciphertext },
-      opened.payload,
+  /** The envelope with one recipient's wrapped key replaced. */
+  #rewrapped(opened: OpenedEnvelope, entry: EnvelopeRecipient, wrapped: WrappedKey): string {
+    const recipients = opened.recipients.map((r) =>
+      r === entry ? { ...r, version: wrapped.version, wrappedKey: wrapped.ciphertext } : r,
+    );
+    return this.#written(opened, recipients, opened.commitment ?? EMPTY);
+  }
+
+  /** A new head over the same payload: version 1 for one recipient, 2 for several. */
+  #written(opened: OpenedEnvelope, recipients: readonly EnvelopeRecipient[], commitment: Uint8Array): string {
+    const head = envelopeHead({
+      algorithm: opened.algorithm,
+      contextDigest: opened.contextDigest,
+      commitment,
+      recipients,
+    });
+    return head + opened.payload;
+  }
+
+  /**
+   * Adds a recipient to an envelope: its data key, unwrapped with a
+   * recipient this keystore has and checked against the payload, is wrapped
+   * under `recipient`'s key (or `options.key`) and the header gets the new
+   * recipient (replacing one for the same key). The payload and the other
+   * recipients' wrapped keys are kept as they are. A version 1 envelope
+   * becomes version 2.
+   */
+  async addRecipient(
+    envelope: string,
+    recipient: string,
+    options: AddRecipientOptions = {},
+  ): Promise<string> {
+    checkEnvelope('addRecipient', envelope);
+    checkArgument('addRecipient', 'recipient', recipient, isString);
+    checkOptions('addRecipient', options, ADD_RECIPIENT_OPTIONS);
+    const target = this.#recipientNamed('addRecipient', recipient);
+    const keyId = this.#keyFor('addRecipient', target, options.key);
+    return this.#addTo(this.#open(envelope, options), target, keyId);
+  }
+
+  async #addTo(opened: OpenedEnvelope, target: Recipient, keyId: string): Promise<string> {
+    const dataKey = await openDataKey(opened);
+    try {
+      checkPayload(dataKey, opened.payload);
+      const wrapped = await target.provider.wrapKey({
+        keyId,
+        plaintext: dataKey,
+        context: opened.wrapContext,
+      });
+      const added = {
+        provider: target.type,
+        keyId,
+        version: wrapped.version,
+        wrappedKey: wrapped.ciphertext,
+      };
+      const recipients = [...opened.recipients.filter((r) => !sameKey(r, added)), added];
+      if (recipients.length > MAX_RECIPIENTS) {
+        throw new InvalidArgument(`addRecipient: an envelope holds at most ${MAX_RECIPIENTS} recipients`);
+      }
+      return this.#written(opened, recipients, keyCommitment(dataKey));
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /**
+   * Removes a recipient from an envelope (a configured recipient's name, for
+   * its key, or a provider type and key id). Refused unless a recipient left
+   * still opens the envelope with this keystore, payload checked: an
+   * envelope is never left that this configuration cannot read. An envelope
+   * left with one recipient is written as version 1.
+   */
+  async removeRecipient(
+    envelope: string,
+    which: RecipientRef,
+    options: DecryptOptions = {},
+  ): Promise<string> {
+    checkEnvelope('removeRecipient', envelope);
+    checkOptions('removeRecipient', options, DECRYPT_OPTIONS);
+    const target = this.#refOf('removeRecipient', which);
+    return this.#removeFrom(this.#open(envelope, options), target);
+  }
+
+  async #removeFrom(opened: OpenedEnvelope, target: { provider: string; keyId: string }): Promise<string> {
+    const left = opened.recipients.filter((r) => !sameKey(r, target));
+    if (left.length === opened.recipients.length) {
+      throw new InvalidArgument(
+        `removeRecipient: the envelope has no recipient ${target.provider} key '${target.keyId}'`,
+      );
+    }
+    if (left.length === 0)
+      throw new InvalidArgument("removeRecipient: that is the envelope's only recipient");
+    const candidates = candidatesFor(this.#decryptOrder, left);
+    if (candidates.length === 0) {
+      const why = noCandidateError(this.#decryptOrder, left);
+      throw new KeystoreError(
+        why.code,
+        `removeRecipient: the recipients left are not this keystore's: ${why.message}`,
+      );
+    }
+    const dataKey = await openDataKey(
+      opened,
+      candidates,
+      'removeRecipient: no recipient left opens the envelope',
+    );
+    try {
+      checkPayload(dataKey, opened.payload);
+    } finally {
+      dataKey.fill(0);
+    }
+    return this.#written(opened, left, opened.commitment ?? EMPTY);
+  }
+
+  /** `addRecipient` for many envelopes; each result is the new envelope or the item's error. */
+  addRecipientMany(
+    items: readonly (string | BulkItem)[],
+    recipient: string,
+    options: BulkOptions & { key?: string } = {},
+  ): Promise<BulkResult<string>[]> {
+    checkArgument('addRecipientMany', 'recipient', recipient, isString);
+    checkOptions('addRecipientMany', options, ADD_RECIPIENT_BULK_OPTIONS);
+    const target = this.#recipientNamed('addRecipientMany', recipient);
+    const keyId = this.#keyFor('addRecipientMany', target, options.key);
+    const { key: _key, ...bulk } = options;
+    return this.#bulk('addRecipientMany', items, bulk, (opened) =>
+      settleLimit(opened, REWRAP_CONCURRENCY, (o) => this.#addTo(o, target, keyId)),
+    );
+  }
+
+  /** `removeRecipient` for many envelopes; each result is the new envelope or the item's error. */
+  removeRecipientMany(
+    items: readonly (string | BulkItem)[],
+    which: RecipientRef,
+    options: BulkOptions = {},
+  ): Promise<BulkResult<string>[]> {
+    const target = this.#refOf('removeRecipientMany', which);
+    return this.#bulk('removeRecipientMany', items, options, (opened) =>
+      settleLimit(opened, REWRAP_CONCURRENCY, (o) => this.#removeFrom(o, target)),
+    );
+  }
+
+  #recipientNamed(where: string, name: string): Recipient {
+    const found = this.#recipients.find((r) => r.name === name);
+    if (found === undefined) {
+      throw new InvalidArgument(
+        `${where}: no recipient '${name}' in this keystore (${this.#recipients.map((r) => r.name).join(', ')})`,
+      );
+    }
+    return found;
+  }
+
+  #keyFor(where: string, target: Recipient, key: string | undefined): string {
+    const keyId = key ?? target.key;
+    if (keyId === undefined)
+      throw new InvalidArgument(`${where}: recipient '${target.name}' has no key: name one`);
+    target.policy.check(keyId);
+    return keyId;
+  }
+
+  #refOf(where: string, which: unknown): { provider: string; keyId: string } {
+    if (typeof which === 'string') {
+      const r = this.#recipientNamed(where, which);
+      if (r.key === undefined)
+        throw new InvalidArgument(`${where}: recipient '${r.name}' has no key: name one`);
+      return { provider: r.type, keyId: r.key };
+    }
+    if (isPlainObject(which) && typeof which.provider === 'string' && typeof which.keyId === 'string') {
+      return { provider: which.provider, keyId: which.keyId };
+    }
+    throw new InvalidArgument(
+      `${where}: the recipient must be a recipient's name or { provider, keyId }, got ${kindOf(which)}`,
     );
   }
 
   /**
-   * Decrypts many envelopes; the provider unwraps their data keys in
-   * batches (one backend request per batch where it can).
+   * Decrypts many envelopes; the providers unwrap their data keys in
+   * batches (one backend request per batch where they can).
    */
   decryptMany(
     items: readonly (string | BulkItem)[],
     options: BulkOptions = {},
   ): Promise<BulkResult<Uint8Array>[]> {
     return this.#bulk('decryptMany', items, options, async (opened) => {
-      const keys = await this.#provider.unwrapKeys(opened.map((o) => this.#unwrapInput(o)));
+      const keys = await openDataKeys(opened);
       return opened.map((o, i) => {
         const key = keys[i];
         if (key instanceof Error || key === undefined) return key ?? new InvalidToken();
@@ -363,38 +701,56 @@ export class Keystore {
    * plaintext. Where the data keys are at hand (no server-side re-wrap),
    * they are unwrapped in batches and each payload is checked before its
    * key is wrapped again, so a corrupted row fails in its own slot. Each
-   * result is the new envelope or the item's error.
+   * result is the new envelope or the item's error. Envelopes of several
+   * recipients, and every envelope of a keystore of several recipients, are
+   * re-encrypted one by one (16 at once), as `reencrypt` does.
    */
   reencryptMany(
     items: readonly (string | BulkItem)[],
     options: BulkOptions = {},
   ): Promise<BulkResult<string>[]> {
     return this.#bulk('reencryptMany', items, options, async (opened) => {
-      const inputs = opened.map((o) => this.#unwrapInput(o));
-      if (this.#provider.capabilities.rewrapKey) {
-        // Server-side re-wraps carry the payloads over unread: only canonical ones go.
-        const canonical = opened.map((o) => isCanonicalPayload(o.payload));
-        const sent = inputs.filter((_, i) => canonical[i]);
-        const answers = sent.length === 0 ? [] : await this.#provider.rewrapKeys(sent);
-        let next = 0;
-        const wrapped = canonical.map((ok) => (ok ? answers[next++] : new InvalidToken()));
-        return opened.map((o, i) => {
-          const w = wrapped[i];
-          if (w instanceof Error || w === undefined) return w ?? new InvalidToken();
-          return this.#rewrapped(o, w);
-        });
-      }
-      const keys = await this.#provider.unwrapKeys(inputs);
-      return settleLimit(opened, REWRAP_CONCURRENCY, async (o, i) => {
-        const key = keys[i];
-        if (key instanceof Error || key === undefined) throw key ?? new InvalidToken();
-        try {
-          checkPayload(key, o.payload);
-          return this.#rewrapped(o, await this.#rewrapLocally(inputs[i] as UnwrapKeyInput, key));
-        } finally {
-          key.fill(0);
-        }
+      const batched = this.#recipients.length === 1 ? opened.filter((o) => o.format === 1) : [];
+      const batchedResults = batched.length === 0 ? [] : await this.#reencryptBatched(batched);
+      const rest = opened.filter((o) => !batched.includes(o));
+      const restResults = await settleLimit(rest, REWRAP_CONCURRENCY, (o) => this.#reencryptOpened(o));
+      let b = 0;
+      let r = 0;
+      return opened.map(
+        (o) => (batched.includes(o) ? batchedResults[b++] : restResults[r++]) as string | Error,
+      );
+    });
+  }
+
+  /** Version 1 envelopes of a keystore over one provider: one batch of re-wraps or unwraps. */
+  async #reencryptBatched(opened: OpenedEnvelope[]): Promise<(string | Error)[]> {
+    const recipient = this.#recipients[0] as Recipient;
+    const entries = opened.map((o) => (o.candidates[0] as Candidate).entry);
+    const inputs = opened.map((o, i) => unwrapInput(entries[i] as EnvelopeRecipient, o.wrapContext));
+    if (recipient.provider.capabilities.rewrapKey) {
+      // Server-side re-wraps carry the payloads over unread: only canonical ones go.
+      const canonical = opened.map((o) => isCanonicalPayload(o.payload));
+      const sent = inputs.filter((_, i) => canonical[i]);
+      const answers = sent.length === 0 ? [] : await recipient.provider.rewrapKeys(sent);
+      let next = 0;
+      const wrapped = canonical.map((ok) => (ok ? answers[next++] : new InvalidToken()));
+      return opened.map((o, i) => {
+        const w = wrapped[i];
+        if (w instanceof Error || w === undefined) return w ?? new InvalidToken();
+        return this.#rewrapped(o, entries[i] as EnvelopeRecipient, w);
       });
+    }
+    const keys = await openDataKeys(opened);
+    return settleLimit(opened, REWRAP_CONCURRENCY, async (o, i) => {
+      const key = keys[i];
+      if (key instanceof Error || key === undefined) throw key ?? new InvalidToken();
+      try {
+        checkPayload(key, o.payload);
+        const wrapped = await this.#rewrapLocally(recipient, inputs[i] as UnwrapKeyInput, key);
+        return this.#rewrapped(o, entries[i] as EnvelopeRecipient, wrapped);
+      } finally {
+        key.fill(0);
+      }
     });
   }
 
@@ -402,7 +758,7 @@ export class Keystore {
     where: string,
     items: readonly (string | BulkItem)[],
     options: BulkOptions,
-    run: (opened: (ParsedEnvelope & { context: EncryptionContext })[]) => Promise<(T | Error)[]>,
+    run: (opened: OpenedEnvelope[]) => Promise<(T | Error)[]>,
   ): Promise<BulkResult<T>[]> {
     if (!Array.isArray(items))
       throw new InvalidArgument(`${where}: items must be an array, got ${kindOf(items)}`);
@@ -430,10 +786,10 @@ export class Keystore {
     items: readonly (string | BulkItem)[],
     start: number,
     options: BulkOptions,
-    run: (opened: (ParsedEnvelope & { context: EncryptionContext })[]) => Promise<(T | Error)[]>,
+    run: (opened: OpenedEnvelope[]) => Promise<(T | Error)[]>,
   ): Promise<BulkResult<T>[]> {
     const chunk = items.slice(start, start + BULK_CHUNK);
-    const opened: (ParsedEnvelope & { context: EncryptionContext })[] = [];
+    const opened: OpenedEnvelope[] = [];
     const slots: (number | Error)[] = chunk.map((item, i) => {
       try {
         const { envelope, context } = bulkItem(`${where}: items[${start + i}]`, item, options.context);
@@ -456,75 +812,98 @@ export class Keystore {
     });
   }
 
-  #unwrapInput(o: ParsedEnvelope & { context: EncryptionContext }) {
-    return {
-      keyId: o.header.keyId,
-      version: o.header.version,
-      ciphertext: o.header.wrappedKey,
-      context: wrapContext(o.context, o.header.algorithm),
-    };
-  }
-
-  /** The provider type, key id, key version and algorithm an envelope names; no key needed. */
+  /** The format, algorithm and recipients (provider type, key id, key version) an envelope names; no key needed. */
   inspect(envelope: string): EnvelopeInfo {
     checkEnvelope('inspect', envelope);
-    const { header } = parseEnvelope(envelope);
-    return {
-      provider: header.provider,
-      keyId: header.keyId,
-      version: header.version,
-      algorithm: header.algorithm,
-    };
+    const parts = parseEnvelopeParts(envelope);
+    if (!isCanonicalPayload(parts.payload)) throw new InvalidToken();
+    const recipients = parts.recipients.map(({ provider, keyId, version }) => ({ provider, keyId, version }));
+    const first = recipients[0] as EnvelopeRecipientInfo;
+    return { ...first, algorithm: parts.algorithm, format: parts.format, recipients };
   }
 
   /** Adds a new version of `keyId`; new encryptions use it, old versions still decrypt. */
-  async rotate(keyId: string): Promise<KeyMetadata> {
+  async rotate(keyId: string, options: RecipientOption = {}): Promise<KeyMetadata> {
     checkArgument('rotate', 'keyId', keyId, isString);
-    this.#policy.check(keyId);
-    return this.#provider.rotateKey(keyId);
+    checkOptions('rotate', options, RECIPIENT_OPTIONS);
+    return this.#managing('rotate', keyId, options.recipient).provider.rotateKey(keyId);
   }
 
-  async createKey(keyId: string, options?: { description?: string }): Promise<KeyMetadata> {
+  async createKey(keyId: string, options?: { description?: string } & RecipientOption): Promise<KeyMetadata> {
     checkArgument('createKey', 'keyId', keyId, isString);
     checkOptions('createKey', options, CREATE_KEY_OPTIONS);
-    this.#policy.check(keyId);
-    return this.#provider.createKey(keyId, options);
+    const { recipient, ...create } = options ?? {};
+    const owner = this.#managing('createKey', keyId, recipient);
+    return owner.provider.createKey(keyId, options === undefined ? undefined : create);
   }
 
-  /** What the provider supports (see `ProviderCapabilities`). */
+  /** What the provider supports (see `ProviderCapabilities`); in a keystore of several recipients, the first's. */
   get capabilities(): GuardedProvider['capabilities'] {
-    return this.#provider.capabilities;
+    return (this.#recipients[0] as Recipient).provider.capabilities;
   }
 
-  /** The provider's keys that this keystore may use. */
-  async listKeys(): Promise<KeyMetadata[]> {
-    return (await this.#provider.listKeys()).filter((k) => this.#policy.allows(k.keyId));
+  /** The provider's keys that this keystore may use (a keystore of several recipients: `options.recipient`'s, else the first's). */
+  async listKeys(options: RecipientOption = {}): Promise<KeyMetadata[]> {
+    checkOptions('listKeys', options, RECIPIENT_OPTIONS);
+    const owner =
+      options.recipient === undefined
+        ? (this.#recipients[0] as Recipient)
+        : this.#recipientNamed('listKeys', options.recipient);
+    return (await owner.provider.listKeys()).filter((k) => owner.policy.allows(k.keyId));
   }
 
-  async listVersions(keyId: string): Promise<KeyVersionInfo[]> {
+  async listVersions(keyId: string, options: RecipientOption = {}): Promise<KeyVersionInfo[]> {
     checkArgument('listVersions', 'keyId', keyId, isString);
-    this.#policy.check(keyId);
-    return this.#provider.listVersions(keyId);
+    checkOptions('listVersions', options, RECIPIENT_OPTIONS);
+    return this.#managing('listVersions', keyId, options.recipient).provider.listVersions(keyId);
   }
 
-  /** Closes the provider. Idempotent. */
-  close(): Promise<void> {
-    return this.#provider.close();
-  }
-
-  /** The envelope's header checked against this keystore; its payload is checked where it is used. */
-  #open(envelope: string, options: DecryptOptions): ParsedEnvelope & { context: EncryptionContext } {
-    const parsed = parseEnvelopeHeader(envelope);
-    const { header } = parsed;
-    if (header.provider !== this.#provider.type) {
-      throw new KeyNotFound(
-        `the envelope was made by the '${header.provider}' provider; this keystore uses '${this.#provider.type}'`,
+  /**
+   * The recipient a management call is for: the one named, else the one
+   * whose keys include `keyId` (one only: a key several recipients allow
+   * must name its recipient).
+   */
+  #managing(where: string, keyId: string, name: string | undefined): Recipient {
+    if (name !== undefined) {
+      const named = this.#recipientNamed(where, name);
+      named.policy.check(keyId);
+      return named;
+    }
+    const owners = this.#recipients.filter((r) => r.policy.allows(keyId));
+    if (owners.length === 1) return owners[0] as Recipient;
+    if (owners.length === 0) {
+      (this.#recipients[0] as Recipient).policy.check(keyId);
+      throw new AccessDenied(
+        `key '${keyId}' is not one this keystore's configuration allows (see allowedKeys)`,
       );
     }
-    this.#policy.check(header.keyId);
+    throw new InvalidArgument(
+      `${where}: recipients ${owners.map((r) => `'${r.name}'`).join(', ')} all allow key '${keyId}': name one ({ recipient })`,
+    );
+  }
+
+  /** Closes every recipient's provider. Idempotent. */
+  async close(): Promise<void> {
+    const providers = [...new Set(this.#recipients.map((r) => r.provider))];
+    const results = await Promise.allSettled(providers.map((p) => p.close()));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * The envelope's header checked against this keystore (the recipients it
+   * may use, the context); its payload is checked where it is used.
+   */
+  #open(envelope: string, options: DecryptOptions): OpenedEnvelope {
+    const parts = parseEnvelopeParts(envelope);
+    const candidates = candidatesFor(this.#decryptOrder, parts.recipients);
+    if (candidates.length === 0) throw noCandidateError(this.#decryptOrder, parts.recipients);
     const context = normalizeContext(options.context);
     const digest = contextDigest(context);
-    if (!timingSafeEqual(digest, header.contextDigest)) throw new InvalidToken();
-    return { ...parsed, context };
+    if (!timingSafeEqual(digest, parts.contextDigest)) throw new InvalidToken();
+    return { ...parts, context, wrapContext: wrapContext(context, parts.algorithm), candidates };
   }
 }
+
+/** The commitment a version 1 head does not use. */
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,138 @@
+import type { EncryptionContext } from '../context/encryption-context.js';
+import type { EnvelopeParts } from '../envelope/envelope-parts.js';
+import { commitsTo } from '../envelope/key-commitment.js';
+import type { EnvelopeRecipient } from '../envelope/multi-envelope-format.js';
+import { InvalidToken } from '../errors/invalid-token.js';
+import { attemptCode, NoRecipientOpened } from '../errors/no-recipient-opened.js';
+import type { UnwrapKeyInput } from '../provider/key-provider.js';
+import type { Candidate, Recipient } from './recipients.js';
+
+const DATA_KEY_LENGTH = 32;
+
+/** An envelope checked against a keystore: its parts, the caller's context, and who may open it. */
+export interface OpenedEnvelope extends EnvelopeParts {
+  readonly context: EncryptionContext;
+  /** The caller's context plus the algorithm: what every recipient's wrap is bound to. */
+  readonly wrapContext: EncryptionContext;
+  /** The configured recipients that may open it, in the configured order. */
+  readonly candidates: readonly Candidate[];
+}
+
+export function unwrapInput(entry: EnvelopeRecipient, wrapContext: EncryptionContext): UnwrapKeyInput {
+  return { keyId: entry.keyId, version: entry.version, ciphertext: entry.wrappedKey, context: wrapContext };
+}
+
+/** Whether an unwrapped key may be used: 32 bytes and, for version 2, the key the header commits to. */
+function acceptable(opened: OpenedEnvelope, key: Uint8Array): boolean {
+  return (
+    key.length === DATA_KEY_LENGTH && (opened.commitment === undefined || commitsTo(opened.commitment, key))
+  );
+}
+
+type Attempt = readonly [Candidate, unknown];
+
+/**
+ * The error when no candidate opened an envelope. A version 1 envelope tried
+ * by one recipient fails with that recipient's own error, as a keystore of
+ * one provider always has; otherwise every attempt is listed.
+ */
+function failure(opened: OpenedEnvelope, attempts: readonly Attempt[], what?: string): Error {
+  const [only, ...more] = attempts;
+  if (only !== undefined && more.length === 0 && opened.format === 1) {
+    return only[1] instanceof Error ? only[1] : new InvalidToken();
+  }
+  return new NoRecipientOpened(
+    attempts.map(([c, error]) => ({
+      recipient: c.recipient.name,
+      provider: c.entry.provider,
+      keyId: c.entry.keyId,
+      version: c.entry.version,
+      code: attemptCode(error),
+      message: error instanceof Error ? error.message : 'failed',
+    })),
+    what,
+  );
+}
+
+/**
+ * The data key of an envelope: each candidate in turn until one unwraps a
+ * key that may be used. The caller zeroes the key.
+ */
+export async function openDataKey(
+  opened: OpenedEnvelope,
+  candidates: readonly Candidate[] = opened.candidates,
+  what?: string,
+): Promise<Uint8Array> {
+  const attempts: Attempt[] = [];
+  for (const candidate of candidates) {
+    let key: Uint8Array;
+    try {
+      key = await candidate.recipient.provider.unwrapKey(unwrapInput(candidate.entry, opened.wrapContext));
+    } catch (error) {
+      attempts.push([candidate, error]);
+      continue;
+    }
+    if (acceptable(opened, key)) return key;
+    key.fill(0);
+    attempts.push([candidate, new InvalidToken()]);
+  }
+  throw failure(opened, attempts, what);
+}
+
+/**
+ * The data keys of many envelopes, batched: each round sends every envelope
+ * still closed to its next candidate, one `unwrapKeys` call per recipient,
+ * so the common case (the first recipient opens everything) is one batch per
+ * chunk. One result per envelope: its key (the caller zeroes it) or its error.
+ */
+export async function openDataKeys(opened: readonly OpenedEnvelope[]): Promise<(Uint8Array | Error)[]> {
+  const next = opened.map(() => 0);
+  const attempts: Attempt[][] = opened.map(() => []);
+  const keys = new Array<Uint8Array | undefined>(opened.length);
+  let waiting = opened.map((_, i) => i).filter((i) => (opened[i] as OpenedEnvelope).candidates.length > 0);
+  while (waiting.length > 0) {
+    const rounds = new Map<Recipient, number[]>();
+    for (const i of waiting) {
+      const recipient = ((opened[i] as OpenedEnvelope).candidates[next[i] as number] as Candidate).recipient;
+      const group = rounds.get(recipient);
+      if (group === undefined) rounds.set(recipient, [i]);
+      else group.push(i);
+    }
+    await Promise.all(
+      [...rounds].map(async ([recipient, group]) => {
+        const asked = group.map((i) => {
+          const o = opened[i] as OpenedEnvelope;
+          return o.candidates[next[i] as number] as Candidate;
+        });
+        let answers: (Uint8Array | Error)[];
+        try {
+          answers = await recipient.provider.unwrapKeys(
+            group.map((i, j) =>
+              unwrapInput((asked[j] as Candidate).entry, (opened[i] as OpenedEnvelope).wrapContext),
+            ),
+          );
+        } catch (error) {
+          answers = group.map(() => (error instanceof Error ? error : new InvalidToken()));
+        }
+        group.forEach((i, j) => {
+          const answer = answers[j];
+          const o = opened[i] as OpenedEnvelope;
+          next[i] = (next[i] as number) + 1;
+          if (answer instanceof Uint8Array && acceptable(o, answer)) {
+            keys[i] = answer;
+            return;
+          }
+          if (answer instanceof Uint8Array) answer.fill(0);
+          (attempts[i] as Attempt[]).push([
+            asked[j] as Candidate,
+            answer instanceof Error ? answer : new InvalidToken(),
+          ]);
+        });
+      }),
+    );
+    waiting = waiting.filter(
+      (i) => keys[i] === undefined && (next[i] as number) < (opened[i] as OpenedEnvelope).candidates.length,
+    );
+  }
+  return opened.map((o, i) => keys[i] ?? failure(o, attempts[i] as Attempt[]));
+}
