@@ -1,0 +1,1 @@
+export { type KeyboxEntry, readKeybox } from './keybox/index.js';
