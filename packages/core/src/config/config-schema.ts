@@ -6,15 +6,51 @@ import { ConfigError } from '../errors/keystore-error.js';
  * are checked by the provider's own schema once its type is known. Its
  * TypeScript type, with every provider's fields, is `KeystoreConfig`.
  */
-export const keystoreConfigSchema = z
+const providerBlock = z.looseObject({ type: z.string().min(1) });
+const allowedKeys = z.union([z.literal('*'), z.array(z.string().min(1))]);
+
+/** One recipient of a keystore of several: a name, a provider block, and its key. */
+export const recipientConfigSchema = z
   .object({
-    provider: z.looseObject({ type: z.string().min(1) }),
-    cache: z.looseObject({ type: z.string().min(1) }).optional(),
-    defaultKey: z.string().min(1).optional(),
-    allowedKeys: z.union([z.literal('*'), z.array(z.string().min(1))]).optional(),
-    timeoutMs: z.number().int().positive().max(600_000).optional(),
+    name: z.string().min(1),
+    provider: providerBlock,
+    key: z.string().min(1),
+    allowedKeys: allowedKeys.optional(),
   })
   .strict();
+
+export const keystoreConfigSchema = z
+  .object({
+    provider: providerBlock.optional(),
+    recipients: z.array(recipientConfigSchema).min(1).max(16).optional(),
+    decryptOrder: z.array(z.string().min(1)).optional(),
+    cache: z.looseObject({ type: z.string().min(1) }).optional(),
+    defaultKey: z.string().min(1).optional(),
+    allowedKeys: allowedKeys.optional(),
+    timeoutMs: z.number().int().positive().max(600_000).optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    // One provider (with defaultKey, allowedKeys), or several recipients (each with its key).
+    if (config.recipients === undefined) {
+      if (config.provider === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['provider'], message: 'expected object (or recipients)' });
+      }
+      if (config.decryptOrder !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['decryptOrder'], message: 'goes with recipients' });
+      }
+      return;
+    }
+    for (const field of ['provider', 'defaultKey', 'allowedKeys'] as const) {
+      if (config[field] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [field],
+          message: 'not with recipients (each recipient names its provider and key)',
+        });
+      }
+    }
+  });
 
 /** Parses `value` with `schema`; failures become one ConfigError naming every bad field. */
 export function parseConfig<T>(schema: z.ZodType<T>, value: unknown, prefix: string): T {

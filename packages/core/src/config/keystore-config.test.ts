@@ -36,6 +36,16 @@ describe('the KeystoreConfig type', () => {
       }),
     );
     compiles(() => createKeystore({ provider: { type: 'env', prefix: 'APP_KEY_', envFile: '.env' } }));
+    compiles(() =>
+      createKeystore({
+        recipients: [
+          { name: 'main', provider: { type: 'memory', keys: ['a'] }, key: 'a' },
+          { name: 'break-glass', provider: { type: 'env' }, key: 'glass', allowedKeys: ['glass-*'] },
+        ],
+        decryptOrder: ['main', 'break-glass'],
+        timeoutMs: 5_000,
+      }),
+    );
     // What a file holds is only known at run time, where the schemas check it.
     compiles(() => createKeystore(JSON.parse('{}')));
     compiles(() => createKeystore(undefined, { env: {} }));
@@ -65,6 +75,14 @@ describe('the KeystoreConfig type', () => {
     compiles(() => createKeystore({ provider: { type: 'hsm' } }));
     // @ts-expect-error the provider's type is required
     compiles(() => createKeystore({ provider: { path: 'k.json' } }));
+    compiles(() =>
+      // @ts-expect-error recipients take no top-level defaultKey: each names its key
+      createKeystore({ recipients: [{ name: 'a', provider: { type: 'env' }, key: 'a' }], defaultKey: 'a' }),
+    );
+    // @ts-expect-error a recipient needs its key
+    compiles(() => createKeystore({ recipients: [{ name: 'a', provider: { type: 'env' } }] }));
+    // @ts-expect-error decryptOrder goes with recipients
+    compiles(() => createKeystore({ provider: { type: 'env' }, decryptOrder: ['a'] }));
     // @ts-expect-error the file provider needs its path
     compiles(() => createKeystore({ provider: { type: 'file', password: { env: 'PW' } } }));
   });

@@ -45,7 +45,37 @@ export type CacheConfig = Blocks<KeystoreCacheConfigs>;
  * compile. Configuration read at run time (`JSON.parse`, a file) is checked by
  * the same schemas when `createKeystore` runs.
  */
-export type KeystoreConfig = Omit<z.input<typeof keystoreConfigSchema>, 'provider' | 'cache'> & {
+export type KeystoreConfig = Omit<
+  z.input<typeof keystoreConfigSchema>,
+  'provider' | 'cache' | 'recipients' | 'decryptOrder' | 'defaultKey' | 'allowedKeys'
+> & { cache?: CacheConfig } & (SingleProviderConfig | RecipientsConfig);
+
+/** A keystore over one provider. */
+export interface SingleProviderConfig {
   provider: ProviderConfig;
-  cache?: CacheConfig;
-};
+  /** The key `encrypt` uses when none is named. */
+  defaultKey?: string;
+  /** Keys this keystore may use besides `defaultKey`: ids, prefixes ending in `*`, or `'*'`. */
+  allowedKeys?: string[] | '*';
+  recipients?: never;
+  decryptOrder?: never;
+}
+
+/** A keystore whose envelopes any one of several recipients opens. */
+export interface RecipientsConfig {
+  /** 1 to 16 recipients, in the order encryption wraps for them. */
+  recipients: RecipientConfig[];
+  /** The order decrypt tries them in, by name (default: as listed). */
+  decryptOrder?: string[];
+  provider?: never;
+  defaultKey?: never;
+  allowedKeys?: never;
+}
+
+/** One recipient: its name, its provider block, the key data keys are wrapped under, and more keys decrypt may use. */
+export interface RecipientConfig {
+  name: string;
+  provider: ProviderConfig;
+  key: string;
+  allowedKeys?: string[] | '*';
+}

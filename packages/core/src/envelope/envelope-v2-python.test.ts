@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { vectorProvider } from '../../test/support/vector-provider.js';
+import { Keystore } from '../keystore/keystore.js';
 
 /**
  * docs/envelope-format.md's version 2 vectors ("Several recipients"): made by a second
@@ -216,6 +218,34 @@ describe.runIf(havePython || process.env.CI === 'true')(
           ],
         },
       ]);
+    });
+
+    it('reads the envelopes the library makes, adds to and removes from', async () => {
+      const two = named('two-recipients');
+      const ks = new Keystore({
+        recipients: two.recipients.map((r, i) => ({
+          name: `r${i}`,
+          provider: vectorProvider(r),
+          key: r.keyId,
+        })),
+      });
+      const data = Buffer.from('library → python, 学生記録');
+      const context = { tenant: 'south', ünï: 'cødé' };
+      const envelope = await ks.encrypt(data, { context });
+      const [first, second] = config(two.recipients);
+      const fewer = await ks.removeRecipient(envelope, 'r0', { context });
+      expect(fewer.startsWith('ks1.')).toBe(true);
+      const again = await ks.addRecipient(fewer, 'r0', { context });
+      const read = { plaintextHex: data.toString('hex') };
+      expect(
+        pythonReadMany([
+          { envelope, context, recipients: [first] },
+          { envelope, context, recipients: [second] },
+          { envelope: fewer, context, ...second },
+          { envelope: again, context, recipients: [first] },
+          { envelope, context: { tenant: 'north' }, recipients: [first, second] },
+        ]),
+      ).toEqual([read, read, read, read, { error: 'InvalidToken' }]);
     });
   },
 );

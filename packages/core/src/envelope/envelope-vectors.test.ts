@@ -3,10 +3,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { base64UrlVariants } from '../../test/support/base64url-variants.js';
+import { vectorProvider } from '../../test/support/vector-provider.js';
 import type { EncryptionContext } from '../context/encryption-context.js';
 import { Keystore } from '../keystore/keystore.js';
-import { createMaterialProvider } from '../provider/material-provider.js';
-import type { StoredVersion } from '../provider/material-store.js';
 
 /**
  * docs/envelope-format.md's vectors: made by a second implementation written
@@ -34,22 +33,7 @@ function keystoreFor(
   v: Pick<Valid, 'provider' | 'keyId' | 'version' | 'masterMaterial'>,
   latest = v.version,
 ): Keystore {
-  const material = new Uint8Array(Buffer.from(v.masterMaterial, 'base64url'));
-  const versions: StoredVersion[] = Array.from({ length: latest }, (_, i) => ({
-    version: i + 1,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    state: 'enabled',
-    material: i + 1 === v.version ? material : new Uint8Array(32).fill(i + 1),
-  }));
-  const key = { keyId: v.keyId, createdAt: '2026-01-01T00:00:00.000Z', versions };
-  const provider = createMaterialProvider({
-    type: v.provider,
-    writable: false,
-    load: async (id) => (id === v.keyId ? key : undefined),
-    list: async () => [key],
-    close: async () => {},
-  });
-  return new Keystore({ provider, defaultKey: v.keyId });
+  return new Keystore({ provider: vectorProvider(v, latest), defaultKey: v.keyId });
 }
 
 const py = spawnSync('python3', ['-c', 'import cryptography'], { encoding: 'utf8' });

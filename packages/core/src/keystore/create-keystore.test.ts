@@ -123,3 +123,64 @@ describe('createKeystore options', () => {
     await ks.close();
   });
 });
+
+describe('createKeystore with recipients', () => {
+  it('builds a keystore whose envelopes each recipient opens alone', async () => {
+    const key = Fernet.generateKey();
+    const env = { KEYSTORE_KEY_GLASS: key };
+    const ks = await createKeystore(
+      {
+        recipients: [
+          { name: 'main', provider: { type: 'memory', keys: ['app'] }, key: 'app' },
+          { name: 'break-glass', provider: { type: 'env' }, key: 'glass' },
+        ],
+        decryptOrder: ['break-glass', 'main'],
+      },
+      { env },
+    );
+    expect(ks.recipients.map((r) => r.name)).toEqual(['main', 'break-glass']);
+    const envelope = await ks.encrypt('hi', { context: { t: '1' } });
+    expect(ks.inspect(envelope).recipients.map((r) => r.provider)).toEqual(['memory', 'env']);
+    const glass = await createKeystore({ provider: { type: 'env' }, defaultKey: 'glass' }, { env });
+    expect(new TextDecoder().decode(await glass.decrypt(envelope, { context: { t: '1' } }))).toBe('hi');
+    await ks.close();
+    await glass.close();
+  });
+
+  it('names the bad field, the recipient, and refuses provider and recipients together', async () => {
+    const memory = { type: 'memory', keys: ['a'] };
+    expect(await configError({ recipients: [{ name: 'a', provider: memory }] })).toMatch(
+      /recipients\.0\.key: expected string/,
+    );
+    expect(
+      await configError({ recipients: [{ name: 'a', provider: { type: 'memory', kyes: [] }, key: 'a' }] }),
+    ).toMatch(/^recipients\.0: invalid configuration: provider: unknown field 'kyes'/);
+    expect(
+      await configError({
+        provider: memory,
+        defaultKey: 'a',
+        recipients: [{ name: 'a', provider: memory, key: 'a' }],
+      }),
+    ).toMatch(/provider: not with recipients.*defaultKey: not with recipients/);
+    expect(await configError({ provider: memory, defaultKey: 'a', decryptOrder: ['a'] })).toMatch(
+      /decryptOrder: goes with recipients/,
+    );
+    expect(
+      await configError({
+        recipients: [
+          { name: 'a', provider: memory, key: 'a' },
+          { name: 'a', provider: { type: 'env' }, key: 'b' },
+        ],
+      }),
+    ).toMatch(/^recipients\[1\]: the name 'a' is taken/);
+    expect(
+      await configError({
+        recipients: [{ name: 'a', provider: memory, key: 'a' }],
+        decryptOrder: ['a', 'b'],
+      }),
+    ).toMatch(/decryptOrder must name each recipient once/);
+    expect(await configError({ recipients: [{ name: 'a', provider: { type: 'hsm' }, key: 'a' }] })).toMatch(
+      /^recipients\.0: provider\.type: unknown provider type 'hsm'/,
+    );
+  });
+});

@@ -2,7 +2,8 @@ import { keystoreConfigSchema, parseConfig } from '../config/config-schema.js';
 import type { KeystoreConfig } from '../config/keystore-config.js';
 import { type LoadConfigOptions, loadConfig } from '../config/load-config.js';
 import { resolveSecret } from '../config/secret-ref.js';
-import { ConfigError } from '../errors/keystore-error.js';
+import { ConfigError, isKeystoreError } from '../errors/keystore-error.js';
+import type { KeyProvider } from '../provider/key-provider.js';
 import type { ProviderContext, ProviderDefinition } from '../registry/provider-definition.js';
 import { resolveProvider } from '../registry/provider-registry.js';
 import { checkOptions, isObject, isString, type OptionSpec } from '../util/check-options.js';
@@ -47,23 +48,77 @@ export async function createKeystore(
     baseDir,
     resolveSecret: (ref, field) => resolveSecret(ref, field, { env, baseDir }),
   };
-  const definition = await resolveProvider(parsed.provider.type, options.providers);
-  const providerConfig = definition.parseConfig(parsed.provider);
   if (parsed.cache !== undefined) {
     throw new ConfigError(
       `cache.type: '${parsed.cache.type}' caching is not available yet (it comes with @keystore/redis)`,
     );
   }
-  const provider = await definition.create(providerConfig, context);
-  try {
-    return new Keystore({
-      provider,
-      ...(parsed.defaultKey === undefined ? {} : { defaultKey: parsed.defaultKey }),
-      ...(parsed.allowedKeys === undefined ? {} : { allowedKeys: parsed.allowedKeys }),
-      ...(parsed.timeoutMs === undefined ? {} : { timeoutMs: parsed.timeoutMs }),
+  const timeout = parsed.timeoutMs === undefined ? {} : { timeoutMs: parsed.timeoutMs };
+  if (parsed.recipients === undefined) {
+    const block = parsed.provider as { type: string };
+    const definition = await resolveProvider(block.type, options.providers);
+    const provider = await definition.create(definition.parseConfig(block), context);
+    return keystoreOrClose([provider], () => {
+      return new Keystore({
+        provider,
+        ...(parsed.defaultKey === undefined ? {} : { defaultKey: parsed.defaultKey }),
+        ...(parsed.allowedKeys === undefined ? {} : { allowedKeys: parsed.allowedKeys }),
+        ...timeout,
+      });
     });
+  }
+  // Every recipient's provider is checked before any is made; one that fails to start closes the others.
+  const blocks = parsed.recipients;
+  const definitions = await Promise.all(
+    blocks.map((r, i) =>
+      inRecipient(i, async () => {
+        const definition = await resolveProvider(r.provider.type, options.providers);
+        return { definition, config: definition.parseConfig(r.provider) };
+      }),
+    ),
+  );
+  const providers: KeyProvider[] = [];
+  return keystoreOrClose(providers, async () => {
+    for (const [i, { definition, config }] of definitions.entries()) {
+      providers.push(await inRecipient(i, () => definition.create(config, context)));
+    }
+    return new Keystore({
+      recipients: blocks.map((r, i) => ({
+        name: r.name,
+        provider: providers[i] as KeyProvider,
+        key: r.key,
+        ...(r.allowedKeys === undefined ? {} : { allowedKeys: r.allowedKeys }),
+      })),
+      ...(parsed.decryptOrder === undefined ? {} : { decryptOrder: parsed.decryptOrder }),
+      ...timeout,
+    });
+  });
+}
+
+/** Runs a step for recipient `i`; a configuration error it raises names the recipient (`recipients.1: provider.region: ...`). */
+async function inRecipient<T>(i: number, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
   } catch (error) {
-    await provider.close();
+    if (isKeystoreError(error, 'ConfigError')) throw new ConfigError(`recipients.${i}: ${error.message}`);
+    throw error;
+  }
+}
+
+/**
+ * Builds the keystore; if that fails, closes the providers made so far. A
+ * Keystore's own checks (names, keys) say what is wrong as configuration.
+ */
+async function keystoreOrClose(
+  providers: KeyProvider[],
+  build: () => Keystore | Promise<Keystore>,
+): Promise<Keystore> {
+  try {
+    return await build();
+  } catch (error) {
+    await Promise.allSettled(providers.map((p) => p.close()));
+    if (isKeystoreError(error, 'InvalidArgument'))
+      throw new ConfigError(error.message.replace(/^Keystore: /, ''));
     throw error;
   }
 }
