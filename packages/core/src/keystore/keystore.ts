@@ -337,14 +337,18 @@ export class Keystore {
     let recipients: EnvelopeRecipient[];
     let commitment: Uint8Array;
     try {
-      const wrapped = settledOrThrow(
-        await Promise.allSettled(
-          others.map((r) =>
-            r.provider.wrapKey({ keyId: r.key as string, plaintext: dataKey.plaintext, context: bound }),
-          ),
-        ),
-        (i) => `recipient '${(others[i] as Recipient).name}'`,
-      );
+      // No await for a keystore of one provider: the common case takes no extra turn of the event loop.
+      const wrapped =
+        others.length === 0
+          ? []
+          : settledOrThrow(
+              await Promise.allSettled(
+                others.map((r) =>
+                  r.provider.wrapKey({ keyId: r.key as string, plaintext: dataKey.plaintext, context: bound }),
+                ),
+              ),
+              (i) => `recipient '${(others[i] as Recipient).name}'`,
+            );
       recipients = [
         {
           provider: first.type,
