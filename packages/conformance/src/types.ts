@@ -93,6 +93,7 @@ export type ConformanceGroup =
   | 'rotation'
   | 'lifecycle'
   | 'keystore'
+  | 'recipients'
   | 'concurrency'
   | 'availability'
   | 'secrecy'

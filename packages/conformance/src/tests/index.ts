@@ -6,6 +6,7 @@ import { contractTests } from './contract.js';
 import { keystoreTests } from './keystore.js';
 import { lifecycleTests } from './lifecycle.js';
 import { lookupTests } from './lookup.js';
+import { recipientsTests } from './recipients.js';
 import { rotationTests } from './rotation.js';
 import { secrecyTests } from './secrecy.js';
 import { wrapTests } from './wrap.js';
@@ -18,6 +19,7 @@ export const conformanceTests: readonly ConformanceTest[] = Object.freeze([
   ...rotationTests,
   ...lifecycleTests,
   ...keystoreTests,
+  ...recipientsTests,
   ...concurrencyTests,
   ...secrecyTests,
   ...availabilityTests,
