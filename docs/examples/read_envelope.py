@@ -241,6 +241,8 @@ def decrypt_v2(req, h, payload):
         denied = any(provider in providers for provider, _, _, _ in recipients)
         raise NoRecipient("AccessDenied" if denied else "KeyNotFound", [])
     codes = [a["code"] for a in attempts]
+    if all(code == "InvalidToken" for code in codes):
+        raise Invalid()  # as any other tampered envelope: one uniform InvalidToken, no list
     if all(code == codes[0] for code in codes):
         code = codes[0]
     elif "ProviderUnavailable" in codes:

@@ -35,7 +35,9 @@ export function combinedCode(attempts: readonly Pick<RecipientAttempt, 'code'>[]
 /**
  * No recipient of an envelope opened it. `attempts` says, for each recipient
  * tried in the configured order, which typed error it gave; `code` follows
- * `combinedCode`. Like every error of ours it holds no key material.
+ * `combinedCode`. Like every error of ours it holds no key material. (When
+ * every recipient gave `InvalidToken`, the keystore throws a plain
+ * `InvalidToken` instead, as for any tampered envelope.)
  */
 export class NoRecipientOpened extends KeystoreError {
   readonly attempts: readonly RecipientAttempt[];

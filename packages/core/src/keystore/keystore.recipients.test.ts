@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { memoryOfType, watched } from '../../test/support/recipient-providers.js';
 import { envelopeHead, parseEnvelopeParts } from '../envelope/envelope-parts.js';
+import { InvalidToken } from '../errors/invalid-token.js';
 import { KeyNotFound, ProviderUnavailable } from '../errors/keystore-error.js';
 import { NoRecipientOpened } from '../errors/no-recipient-opened.js';
 import type { KeyProvider } from '../provider/key-provider.js';
@@ -139,6 +140,17 @@ describe('a keystore of several recipients', () => {
     for (const w of [eu, us, glass]) w.calls.unwrap.length = 0;
     expect(text(await ks.decrypt(spliced, { context: CONTEXT }))).toBe('first');
     expect([eu.calls.unwrap.length, us.calls.unwrap.length]).toEqual([1, 1]);
+    // Every recipient's key from the other envelope: each refuses, and the error is the plain, uniform InvalidToken.
+    const allSpliced =
+      envelopeHead({
+        algorithm: a.algorithm,
+        contextDigest: a.contextDigest,
+        commitment: a.commitment as Uint8Array,
+        recipients: b.recipients,
+      }) + a.payload;
+    const refused = await ks.decrypt(allSpliced, { context: CONTEXT }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InvalidToken);
+    expect(refused).not.toHaveProperty('attempts');
     // The right data key, a payload from elsewhere: InvalidToken, and no other recipient is asked.
     const swapped =
       envelopeHead({

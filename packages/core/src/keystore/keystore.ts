@@ -344,7 +344,11 @@ export class Keystore {
           : settledOrThrow(
               await Promise.allSettled(
                 others.map((r) =>
-                  r.provider.wrapKey({ keyId: r.key as string, plaintext: dataKey.plaintext, context: bound }),
+                  r.provider.wrapKey({
+                    keyId: r.key as string,
+                    plaintext: dataKey.plaintext,
+                    context: bound,
+                  }),
                 ),
               ),
               (i) => `recipient '${(others[i] as Recipient).name}'`,

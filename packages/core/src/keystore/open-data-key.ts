@@ -34,13 +34,18 @@ type Attempt = readonly [Candidate, unknown];
 /**
  * The error when no candidate opened an envelope. A version 1 envelope tried
  * by one recipient fails with that recipient's own error, as a keystore of
- * one provider always has; otherwise every attempt is listed.
+ * one provider always has; one that every recipient refused as
+ * `InvalidToken` is a plain `InvalidToken`, like any tampered envelope (no
+ * list that would tell a bad wrapped key from a bad payload); otherwise
+ * every attempt is listed.
  */
 function failure(opened: OpenedEnvelope, attempts: readonly Attempt[], what?: string): Error {
   const [only, ...more] = attempts;
   if (only !== undefined && more.length === 0 && opened.format === 1) {
     return only[1] instanceof Error ? only[1] : new InvalidToken();
   }
+  // Every recipient refused the envelope itself: one uniform InvalidToken, as for any tampered one.
+  if (attempts.every(([, error]) => attemptCode(error) === 'InvalidToken')) return new InvalidToken();
   return new NoRecipientOpened(
     attempts.map(([c, error]) => ({
       recipient: c.recipient.name,
