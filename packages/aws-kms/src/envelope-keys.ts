@@ -20,7 +20,7 @@ import {
 } from '@keystore/core/provider';
 import { commandOptions } from './client.js';
 import { KmsAliasRepointed, kmsErrorName, mapKmsError } from './errors.js';
-import { isKeyArn, type KeyReference } from './names.js';
+import { isKeyArn, type KeyReference, sameKeyOwner } from './names.js';
 import type { KeyResolver } from './resolver.js';
 import { keyStateOf } from './state.js';
 import { decodeWrapped, encodeWrapped, type WireKey } from './wire.js';
@@ -259,14 +259,20 @@ export class EnvelopeKeys {
    * was made through (the reference it records, bound by KMS) and that now
    * names another key, while the envelope's key still exists, was re-pointed:
    * KmsAliasRepointed. Anything else (an envelope of another key, a label
-   * altered) is InvalidToken.
+   * altered) is InvalidToken. Only an ARN in the configured key's account and
+   * region is looked up.
    */
   async #refuse(
     reference: KeyReference,
     wire: Pick<WireKey, 'ref' | 'arn'>,
     current: string,
   ): Promise<never> {
-    if (reference.isAlias && wire.ref === reference.ref && (await this.#exists(wire.arn))) {
+    if (
+      reference.isAlias &&
+      wire.ref === reference.ref &&
+      sameKeyOwner(wire.arn, current) &&
+      (await this.#exists(wire.arn))
+    ) {
       throw new KmsAliasRepointed(reference.keyId, reference.ref, wire.arn, current);
     }
     throw new InvalidToken();

@@ -24,6 +24,16 @@ const KEY_ID = /^(?:mrk-)?[A-Za-z0-9-]{1,128}$/;
 
 export const isKeyArn = (value: string): boolean => KEY_ARN.test(value);
 
+/**
+ * Whether two key ARNs are in the same partition, region and account: the
+ * only foreign ARN an envelope may make us look up (DescribeKey) is one beside
+ * the configured key, never one in another account an envelope names.
+ */
+export function sameKeyOwner(a: string, b: string): boolean {
+  if (!isKeyArn(a) || !isKeyArn(b)) return false;
+  return a.split(':').slice(0, 5).join(':') === b.split(':').slice(0, 5).join(':');
+}
+
 /** Whether `ref` is something KMS takes as a KeyId; aliases are told apart. */
 export function classifyReference(ref: string): 'alias' | 'key' | undefined {
   if (ALIAS_NAME.test(ref) || ALIAS_ARN.test(ref)) return ref.includes('alias/aws/') ? undefined : 'alias';

@@ -23,6 +23,8 @@ const context = { table: 'patients', id: '4711' };
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 const payloadOf = (envelope: string) => envelope.slice(envelope.lastIndexOf('.') + 1);
 const dirs: string[] = [];
+/** A second region on the same endpoint: LocalStack keeps each region's keys apart, as KMS does. */
+const otherRegion = { ...options, region: options.region === 'eu-central-1' ? 'us-east-1' : 'eu-central-1' };
 
 /** A file keystore in a temp dir with one key, `break-glass`; a low scrypt cost keeps it fast. */
 async function fileProvider(): Promise<KeyProvider> {
@@ -82,6 +84,7 @@ async function withSetup(test: (s: Setup, disable: (keyId: string) => Promise<vo
 describe.skipIf(kms.skip)('aws-kms as recipients of envelopes of several (LocalStack)', () => {
   afterAll(async () => {
     await retireKeys(options, prefix);
+    await retireKeys(otherRegion, prefix);
     await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
   });
 
@@ -149,6 +152,36 @@ describe.skipIf(kms.skip)('aws-kms as recipients of envelopes of several (LocalS
         ],
       });
     });
+  });
+
+  it('an envelope to keys in two regions opens with either region alone, and when one region refuses', async () => {
+    const home = await createAwsKmsProvider(options);
+    const away = await createAwsKmsProvider(otherRegion);
+    try {
+      const here = newKeyId();
+      const there = newKeyId();
+      await home.createKey(here);
+      await away.createKey(there);
+      // The other region does not have this region's key: each key lives in its region.
+      await expect(away.describeKey(here)).rejects.toMatchObject({ code: 'KeyNotFound' });
+      const both = new Keystore({
+        recipients: [
+          { name: options.region, provider: home, key: here },
+          { name: otherRegion.region, provider: away, key: there },
+        ],
+      });
+      const envelope = await both.encrypt('replicated', { context });
+      const awayAlone = new Keystore({ provider: away, defaultKey: there });
+      expect(text(await awayAlone.decrypt(envelope, { context }))).toBe('replicated');
+      await home.disableKey(here);
+      try {
+        expect(text(await both.decrypt(envelope, { context }))).toBe('replicated');
+      } finally {
+        await home.enableKey(here);
+      }
+    } finally {
+      await Promise.allSettled([home.close(), away.close()]);
+    }
   });
 
   it('a recipient added to a KMS v1 envelope, then the KMS one removed: the payload is unchanged', async () => {
