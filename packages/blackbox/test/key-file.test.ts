@@ -43,7 +43,14 @@ describe('a plain Fernet key file, as Fernet.generate_key() and blackbox_edit wr
       expect(key).toEqual({
         keyId: 'patients',
         createdAt: options.plainCreatedAt,
-        versions: [{ version: 1, createdAt: options.plainCreatedAt, state: 'enabled', material: new Uint8Array(material) }],
+        versions: [
+          {
+            version: 1,
+            createdAt: options.plainCreatedAt,
+            state: 'enabled',
+            material: new Uint8Array(material),
+          },
+        ],
       });
     });
   }
@@ -53,12 +60,18 @@ describe('the versioned layout', () => {
   it('round-trips every version, state, date and the description', () => {
     const key = threeVersions();
     const parsed = parseKeyFile(serializeKeyFile(key), options);
-    expect(parsed).toEqual({ ...key, versions: key.versions.map((v) => ({ ...v, material: new Uint8Array(v.material) })) });
+    expect(parsed).toEqual({
+      ...key,
+      versions: key.versions.map((v) => ({ ...v, material: new Uint8Array(v.material) })),
+    });
   });
 
   it('puts the Fernet keys on line 1, newest enabled first, and the marker on line 2', () => {
-    const key = threeVersions();
-    key.versions[2] = { ...(key.versions[2] as StoredKey['versions'][number]), state: 'disabled' };
+    const three = threeVersions();
+    const key = {
+      ...three,
+      versions: three.versions.map((v) => (v.version === 4 ? { ...v, state: 'disabled' as const } : v)),
+    };
     const lines = new TextDecoder().decode(serializeKeyFile(key)).split('\n');
     const [v1, v2, v4] = key.versions.map((v) => fernetKey(v.material));
     expect(lines[0]).toBe(`${v2},${v4},${v1}`);
@@ -74,7 +87,12 @@ describe('the versioned layout', () => {
 
   it('a newer layout version is a ConfigError (upgrade), not Corrupted', () => {
     const s = new TextDecoder().decode(serializeKeyFile(threeVersions())).replace('key 1\n', 'key 2\n');
-    expect(isKeystoreError(errorOf(() => parseKeyFile(text(s), options)), 'ConfigError')).toBe(true);
+    expect(
+      isKeystoreError(
+        errorOf(() => parseKeyFile(text(s), options)),
+        'ConfigError',
+      ),
+    ).toBe(true);
   });
 });
 
@@ -97,7 +115,9 @@ describe('malformed files are Corrupted, and the message never quotes them', () 
     'no marker': swap(1, '# something else'),
     'a bad created line': swap(2, 'created yesterday'),
     'a bad description': swap(3, 'description not-json'),
-    'versions out of order': [lines[0], lines[1], lines[2], lines[3], lines[5], lines[4], lines[6], ''].join('\n'),
+    'versions out of order': [lines[0], lines[1], lines[2], lines[3], lines[5], lines[4], lines[6], ''].join(
+      '\n',
+    ),
     'an unknown state': good.replace(' enabled ', ' active '),
     'a version 0': good.replace('version 1 ', 'version 0 '),
     'a short material': good.replace(/ [A-Za-z0-9_-]{43}=\n$/, ` ${secret.slice(4)}\n`),
@@ -110,7 +130,8 @@ describe('malformed files are Corrupted, and the message never quotes them', () 
       expect(isKeystoreError(error, 'Corrupted')).toBe(true);
       const message = (error as Error).message;
       expect(message).toContain('keys/patients.gpg');
-      for (const part of content.split(/[\s,]+/).filter((p) => p.length >= 12)) expect(message).not.toContain(part);
+      for (const part of content.split(/[\s,]+/).filter((p) => p.length >= 12))
+        expect(message).not.toContain(part);
     });
   }
 

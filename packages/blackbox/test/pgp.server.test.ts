@@ -39,12 +39,15 @@ function makeAdmin(name: string, algo: string, usage: string): Admin {
   const loopback = ['--pinentry-mode', 'loopback', '--passphrase', passphrase];
   home.gpg([...loopback, '--quick-gen-key', `Admin ${name} <${mail}>`, algo, usage, 'never']);
   const [fingerprint] = home.fingerprints();
-  const armoredSecret = home.gpg([...loopback, '--export-secret-keys', '--armor', fingerprint as string]).toString();
+  const armoredSecret = home
+    .gpg([...loopback, '--export-secret-keys', '--armor', fingerprint as string])
+    .toString();
   return { mail, home, fingerprint: fingerprint as string, passphrase, armoredSecret };
 }
 
 const loopback = (admin: Admin) => ['--pinentry-mode', 'loopback', '--passphrase', admin.passphrase];
-const gpgDecrypt = (admin: Admin, bytes: Uint8Array) => admin.home.gpg([...loopback(admin), '--decrypt'], bytes);
+const gpgDecrypt = (admin: Admin, bytes: Uint8Array) =>
+  admin.home.gpg([...loopback(admin), '--decrypt'], bytes);
 
 async function errorOf(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -75,7 +78,8 @@ describe.skipIf(gnupg.skip)('OpenPGP with GnuPG 2.2 as Blackbox uses it', () => 
     curveIdentity = await loadIdentity(curve.armoredSecret, curve.passphrase);
   }, 240_000);
 
-  const keyOf = (admin: Admin) => keys.find((k) => k.getFingerprint().toUpperCase() === admin.fingerprint) as Key;
+  const keyOf = (admin: Admin) =>
+    keys.find((k) => k.getFingerprint().toUpperCase() === admin.fingerprint) as Key;
 
   it('reads both admins from pubring.kbx and identities of both key types', () => {
     expect(keys.map((k) => k.getFingerprint().toUpperCase())).toEqual([rsa.fingerprint, curve.fingerprint]);
@@ -107,12 +111,16 @@ describe.skipIf(gnupg.skip)('OpenPGP with GnuPG 2.2 as Blackbox uses it', () => 
       ['--trust-model', 'always', '--encrypt', '-r', rsa.mail, '-r', curve.mail],
       plaintext,
     );
-    expect(rsa.home.gpg([...loopback(rsa), '--list-packets'], file).toString()).toContain('compressed packet');
+    expect(rsa.home.gpg([...loopback(rsa), '--list-packets'], file).toString()).toContain(
+      'compressed packet',
+    );
     expect(Buffer.from(await decryptFile(file, rsaIdentity, 'keys/a.gpg')).equals(plaintext)).toBe(true);
     expect(Buffer.from(await decryptFile(file, curveIdentity, 'keys/a.gpg')).equals(plaintext)).toBe(true);
     // rsa3072 encr,sign encrypts with its primary key; the Curve25519 admin with its cv25519 subkey.
     const expected = await Promise.all(
-      [rsa, curve].map(async (admin) => (await keyOf(admin).getEncryptionKey()).getKeyID().toHex().toUpperCase()),
+      [rsa, curve].map(async (admin) =>
+        (await keyOf(admin).getEncryptionKey()).getKeyID().toHex().toUpperCase(),
+      ),
     );
     expect(expected[0]).toBe(rsa.fingerprint.slice(-16));
     expect((await messageRecipients(file, 'keys/a.gpg')).sort()).toEqual(expected.sort());
@@ -122,7 +130,9 @@ describe.skipIf(gnupg.skip)('OpenPGP with GnuPG 2.2 as Blackbox uses it', () => 
     const wrong = await errorOf(loadIdentity(rsa.armoredSecret, 'not it'));
     expect(isKeystoreError(wrong, 'AccessDenied')).toBe(true);
     expect(wrong.message).toBe(`blackbox: wrong passphrase for the identity ${rsa.fingerprint}`);
-    expect(isKeystoreError(await errorOf(loadIdentity(curve.armoredSecret, undefined)), 'ConfigError')).toBe(true);
+    expect(isKeystoreError(await errorOf(loadIdentity(curve.armoredSecret, undefined)), 'ConfigError')).toBe(
+      true,
+    );
     const publicOnly = rsa.home.gpg(['--export', '--armor', rsa.fingerprint]).toString();
     const notPrivate = await errorOf(loadIdentity(publicOnly, rsa.passphrase));
     expect(isKeystoreError(notPrivate, 'ConfigError')).toBe(true);
@@ -174,13 +184,21 @@ describe.skipIf(gnupg.skip)('OpenPGP with GnuPG 2.2 as Blackbox uses it', () => 
 describe.skipIf(gnupg.skip)('matchAdmins picks the key gpg -r picks', () => {
   it('bare addresses match whole addresses (newest key first), <addr> the first key, other text substrings', async () => {
     const home = newHome();
-    const names = [`Jimbob <jimbob-${run}@example.com>`, `Bob Two <Bob-${run}@Example.com>`, `Bob Newer <bob-${run}@example.com>`];
+    const names = [
+      `Jimbob <jimbob-${run}@example.com>`,
+      `Bob Two <Bob-${run}@Example.com>`,
+      `Bob Newer <bob-${run}@example.com>`,
+    ];
     for (const name of names) {
       generateKey(home, name, 'future-default', 'default');
       await new Promise((resolve) => setTimeout(resolve, 1100)); // creation times a second apart
     }
     const { readFileSync } = await import('node:fs');
-    const keys = await readPubring(new Uint8Array(readFileSync(`${home.dir}/pubring.kbx`)), 'kbx', 'pubring.kbx');
+    const keys = await readPubring(
+      new Uint8Array(readFileSync(`${home.dir}/pubring.kbx`)),
+      'kbx',
+      'pubring.kbx',
+    );
     const queries = [
       `bob-${run}@example.com`,
       `BOB-${run}@EXAMPLE.COM`,

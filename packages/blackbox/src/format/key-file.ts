@@ -70,7 +70,12 @@ export function parseKeyFile(plaintext: Uint8Array, options: ParseKeyFileOptions
     }
     const material = decodeFernetKey(plain[1]);
     if (!material) throw fail('line 1 is not a canonical Fernet key');
-    const version: StoredVersion = { version: 1, createdAt: options.plainCreatedAt, state: 'enabled', material };
+    const version: StoredVersion = {
+      version: 1,
+      createdAt: options.plainCreatedAt,
+      state: 'enabled',
+      material,
+    };
     return { keyId, createdAt: options.plainCreatedAt, versions: [version] };
   }
   return parseVersioned(text, keyId, fail);
@@ -84,7 +89,9 @@ function parseVersioned(text: string, keyId: string, fail: (problem: string) => 
   if (lines.some((line) => line.includes('\r'))) throw fail('it mixes line endings');
   const marker = lines[1];
   if (marker !== MARKER) {
-    const newer = marker?.startsWith(KEY_FILE_MARKER_PREFIX) ? Number(marker.slice(KEY_FILE_MARKER_PREFIX.length)) : Number.NaN;
+    const newer = marker?.startsWith(KEY_FILE_MARKER_PREFIX)
+      ? Number(marker.slice(KEY_FILE_MARKER_PREFIX.length))
+      : Number.NaN;
     if (Number.isSafeInteger(newer) && newer > KEY_FILE_FORMAT_VERSION) {
       throw new ConfigError(
         `blackbox: the key file of '${keyId}' has layout version ${newer}; this version of @keystore/blackbox reads version ${KEY_FILE_FORMAT_VERSION}: upgrade it`,
@@ -115,7 +122,12 @@ function parseVersioned(text: string, keyId: string, fail: (problem: string) => 
       zeroAll();
       throw fail(`line ${at + 1} is not a version line in ascending order`);
     }
-    versions.push({ version: number, createdAt: match[2] as string, state: match[3] as 'enabled' | 'disabled', material });
+    versions.push({
+      version: number,
+      createdAt: match[2] as string,
+      state: match[3] as 'enabled' | 'disabled',
+      material,
+    });
   }
   if (versions.length === 0) throw fail('it lists no version');
   const key: StoredKey = {
@@ -126,14 +138,15 @@ function parseVersioned(text: string, keyId: string, fail: (problem: string) => 
   };
   if (lines[0] !== fernetLine(key)) {
     zeroAll();
-    throw fail('line 1 does not list the versions\' Fernet keys, newest enabled first');
+    throw fail("line 1 does not list the versions' Fernet keys, newest enabled first");
   }
   return key;
 }
 
 /** The text of `key` in the versioned layout, UTF-8. @throws InvalidArgument for a key no layout can hold */
 export function serializeKeyFile(key: StoredKey): Uint8Array {
-  if (!isTimestamp(key.createdAt)) throw new InvalidArgument(`key '${key.keyId}': createdAt is not an RFC 3339 time`);
+  if (!isTimestamp(key.createdAt))
+    throw new InvalidArgument(`key '${key.keyId}': createdAt is not an RFC 3339 time`);
   if (key.versions.length === 0) throw new InvalidArgument(`key '${key.keyId}' has no version`);
   let previous = 0;
   for (const v of key.versions) {
@@ -141,16 +154,21 @@ export function serializeKeyFile(key: StoredKey): Uint8Array {
       throw new InvalidArgument(`key '${key.keyId}': versions must be ascending positive integers`);
     }
     if (!isTimestamp(v.createdAt)) {
-      throw new InvalidArgument(`key '${key.keyId}': version ${v.version}'s createdAt is not an RFC 3339 time`);
+      throw new InvalidArgument(
+        `key '${key.keyId}': version ${v.version}'s createdAt is not an RFC 3339 time`,
+      );
     }
     if (v.material.length !== MATERIAL_LENGTH) {
-      throw new InvalidArgument(`key '${key.keyId}': version ${v.version}'s material is not ${MATERIAL_LENGTH} bytes`);
+      throw new InvalidArgument(
+        `key '${key.keyId}': version ${v.version}'s material is not ${MATERIAL_LENGTH} bytes`,
+      );
     }
     previous = v.version;
   }
   const lines = [fernetLine(key), MARKER, `created ${key.createdAt}`];
   if (key.description !== undefined) lines.push(`description ${JSON.stringify(key.description)}`);
-  for (const v of key.versions) lines.push(`version ${v.version} ${v.createdAt} ${v.state} ${fernetKeyOf(v.material)}`);
+  for (const v of key.versions)
+    lines.push(`version ${v.version} ${v.createdAt} ${v.state} ${fernetKeyOf(v.material)}`);
   return new TextEncoder().encode(`${lines.join('\n')}\n`);
 }
 

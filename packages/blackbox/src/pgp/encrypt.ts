@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ConfigError, InvalidArgument } from '@keystore/core/provider';
-import { createMessage, enums, encrypt, type Key } from 'openpgp';
+import { createMessage, encrypt, enums, type Key } from 'openpgp';
 import { fingerprintHex } from './key-ids.js';
 
 /**
@@ -30,7 +30,10 @@ const SESSION_KEY_LENGTH = 32;
  * @throws InvalidArgument without recipients; ConfigError for a key gpg 2.2 cannot use (not v4)
  *   or a key with no usable encryption subkey (expired, revoked), naming its fingerprint
  */
-export async function encryptToRecipients(plaintext: Uint8Array, recipients: readonly Key[]): Promise<Uint8Array> {
+export async function encryptToRecipients(
+  plaintext: Uint8Array,
+  recipients: readonly Key[],
+): Promise<Uint8Array> {
   if (recipients.length === 0) throw new InvalidArgument('blackbox: a file needs at least one recipient');
   for (const key of recipients) {
     const fingerprint = fingerprintHex(key);

@@ -36,7 +36,9 @@ export async function loadIdentity(armored: string, passphrase: string | undefin
   const fingerprint = fingerprintHex(key);
   if (!key.isDecrypted()) {
     if (passphrase === undefined) {
-      throw new ConfigError(`blackbox: the identity ${fingerprint} is protected by a passphrase and none is configured`);
+      throw new ConfigError(
+        `blackbox: the identity ${fingerprint} is protected by a passphrase and none is configured`,
+      );
     }
     try {
       key = await decryptKey({ privateKey: key, passphrase });

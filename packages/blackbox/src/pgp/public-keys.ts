@@ -103,7 +103,10 @@ export async function matchAdmins(admins: readonly string[], keys: readonly Key[
     const found = candidates.filter((candidate) => queryMatches(query, candidate));
     const pick =
       query.kind === 'mail' && query.pick === 'newest'
-        ? found.reduce<Candidate | undefined>((best, c) => (best && best.created >= c.created ? best : c), undefined)
+        ? found.reduce<Candidate | undefined>(
+            (best, c) => (best && best.created >= c.created ? best : c),
+            undefined,
+          )
         : found[0];
     if (pick) matched.push({ admin, key: pick.key, fingerprint: fingerprintHex(pick.key) });
     else missing.push(admin);

@@ -32,7 +32,11 @@ export function classifyUserId(name: string): UserIdQuery {
   }
   if (name.startsWith('<')) {
     const end = name.indexOf('>');
-    return { kind: 'mail', mail: (end < 0 ? name.slice(1) : name.slice(1, end)).toLowerCase(), pick: 'first' };
+    return {
+      kind: 'mail',
+      mail: (end < 0 ? name.slice(1) : name.slice(1, end)).toLowerCase(),
+      pick: 'first',
+    };
   }
   if (name.startsWith('=')) return { kind: 'exact', text: name.slice(1) };
   if (name.startsWith('@')) return { kind: 'mail-part', text: name.slice(1).toLowerCase() };
@@ -52,7 +56,11 @@ export function mailOf(userId: string): string | undefined {
 /** Whether one of a key's user ids (or its key ids / fingerprints) answers the query. */
 export function queryMatches(
   query: UserIdQuery,
-  key: { readonly userIds: readonly string[]; readonly keyIds: readonly string[]; readonly fingerprints: readonly string[] },
+  key: {
+    readonly userIds: readonly string[];
+    readonly keyIds: readonly string[];
+    readonly fingerprints: readonly string[];
+  },
 ): boolean {
   switch (query.kind) {
     case 'key-id':
