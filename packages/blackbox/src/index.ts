@@ -1,1 +1,3 @@
+export { type BlackboxConfig, blackboxConfigSchema, keystoreProvider } from './definition.js';
 export { type KeyboxEntry, readKeybox } from './keybox/index.js';
+export { type BlackboxProviderOptions, createBlackboxProvider } from './provider.js';
