@@ -210,11 +210,16 @@ def decrypt_v1(req, envelope):
 
 def decrypt_v2(req, h, payload):
     digest, commitment, recipients = parse_v2(h)
-    # Step 2: the caller's context, before any key is used.
+    config = configured(req)
+    # Step 2: none of the envelope's recipients is one this configuration has: a configuration problem.
+    if not any(p == c["provider"] and k == c["keyId"] for c in config for p, k, _, _ in recipients):
+        providers = {c["provider"] for c in config}
+        denied = any(provider in providers for provider, _, _, _ in recipients)
+        raise NoRecipient("AccessDenied" if denied else "KeyNotFound", [])
+    # Step 3: the caller's context, before any key is used.
     if hashlib.sha256(canonical(req["context"])).digest() != digest:
         raise Invalid()
-    # Step 3: the envelope's recipients this configuration allows, in the configuration's order.
-    config = configured(req)
+    # Step 4: the envelope's recipients this configuration allows, in the configuration's order.
     attempts = []
     for c in config:
         for provider, key_id, version, wrapped in recipients:
@@ -229,11 +234,11 @@ def decrypt_v2(req, h, payload):
             except Invalid:
                 attempts.append(dict(attempt, code="InvalidToken"))
                 continue
-            # Step 4: only a committed data key is used (unwrap already refused other lengths).
+            # Step 5: only a committed data key is used (unwrap already refused other lengths).
             if not hmac.compare_digest(key_commitment(data_key), commitment):
                 attempts.append(dict(attempt, code="InvalidToken"))
                 continue
-            # Step 5: the committed key is the envelope's only one; a payload that does not
+            # Step 6: the committed key is the envelope's only one; a payload that does not
             # verify under it is the envelope's failure, and no other recipient is tried.
             return fernet_decrypt(data_key, payload)
     if not attempts:

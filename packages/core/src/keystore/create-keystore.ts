@@ -2,7 +2,7 @@ import { keystoreConfigSchema, parseConfig } from '../config/config-schema.js';
 import type { KeystoreConfig } from '../config/keystore-config.js';
 import { type LoadConfigOptions, loadConfig } from '../config/load-config.js';
 import { resolveSecret } from '../config/secret-ref.js';
-import { ConfigError, isKeystoreError } from '../errors/keystore-error.js';
+import { ConfigError, isKeystoreError, KeystoreError } from '../errors/keystore-error.js';
 import type { KeyProvider } from '../provider/key-provider.js';
 import type { ProviderContext, ProviderDefinition } from '../registry/provider-definition.js';
 import { resolveProvider } from '../registry/provider-registry.js';
@@ -101,6 +101,9 @@ async function inRecipient<T>(i: number, step: () => Promise<T>): Promise<T> {
     return await step();
   } catch (error) {
     if (isKeystoreError(error, 'ConfigError')) throw new ConfigError(`recipients.${i}: ${error.message}`);
+    if (isKeystoreError(error)) {
+      throw new KeystoreError(error.code, `recipients.${i}: ${error.message}`, { cause: error });
+    }
     throw error;
   }
 }

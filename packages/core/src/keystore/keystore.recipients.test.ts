@@ -285,6 +285,69 @@ describe('adding and removing recipients', () => {
   });
 });
 
+describe('two recipients of one provider type', () => {
+  /** main and glass are both `memory`; both may use key `x`, each its own (other material). */
+  async function overlapping() {
+    const main = await memoryOfType('memory', ['k-a', 'x']);
+    const glass = await memoryOfType('memory', ['k-b', 'x']);
+    const ks = new Keystore({
+      recipients: [
+        { name: 'main', provider: main, key: 'k-a', allowedKeys: ['x'] },
+        { name: 'glass', provider: glass, key: 'k-b', allowedKeys: ['x'] },
+      ],
+    });
+    const glassX = new Keystore({ provider: glass, defaultKey: 'x' });
+    return { main, glass, ks, glassX };
+  }
+
+  it("re-wraps each entry with the recipient whose backend made it, never another's key of the same id", async () => {
+    const { ks, glassX } = await overlapping();
+    const v1 = await glassX.encrypt('break-glass copy', { context: CONTEXT });
+    // Both recipients allow memory key 'x'; only glass's opens this one.
+    const movedV1 = await ks.reencrypt(v1, { context: CONTEXT });
+    expect(text(await glassX.decrypt(movedV1, { context: CONTEXT }))).toBe('break-glass copy');
+    const v2 = await ks.addRecipient(v1, 'main', { context: CONTEXT });
+    await ks.rotate('x', { recipient: 'glass' });
+    const moved = await ks.reencrypt(v2, { context: CONTEXT });
+    expect(ks.inspect(moved).recipients).toEqual([
+      { provider: 'memory', keyId: 'x', version: 2 },
+      { provider: 'memory', keyId: 'k-a', version: 1 },
+    ]);
+    expect(text(await glassX.decrypt(moved, { context: CONTEXT }))).toBe('break-glass copy');
+  });
+
+  it('refuses to add a recipient over an entry of the same key id that another backend made', async () => {
+    const { ks, glassX } = await overlapping();
+    const v1 = await glassX.encrypt('x', { context: CONTEXT });
+    await expect(ks.addRecipient(v1, 'main', { context: CONTEXT, key: 'x' })).rejects.toMatchObject({
+      code: 'InvalidArgument',
+      message:
+        "addRecipient: the envelope has a recipient memory key 'x' that recipient 'main' does not hold (give each key its own id)",
+    });
+    // Its own entry may be replaced (a re-wrap).
+    expect(
+      ks.inspect(await ks.addRecipient(v1, 'glass', { context: CONTEXT, key: 'x' })).recipients,
+    ).toHaveLength(1);
+  });
+
+  it("refuses a configuration where one recipient allows another's key", async () => {
+    const a = await memoryOfType('memory', ['k-a']);
+    const b = await memoryOfType('memory', ['k-b']);
+    expect(
+      () =>
+        new Keystore({
+          recipients: [
+            { name: 'main', provider: a, key: 'k-a', allowedKeys: ['k-*'] },
+            { name: 'glass', provider: b, key: 'k-b' },
+          ],
+        }),
+    ).toThrow("recipient 'main' (memory) allows key 'k-b', another recipient's key");
+    expect(() => new Keystore({ recipients: [{ name: 'main', provider: a, key: 'bad key' }] })).toThrow(
+      'recipients[0].key: not a valid key id',
+    );
+  });
+});
+
 describe('recipients configuration', () => {
   it('refuses duplicate names, a key twice, a bad decryptOrder, and provider with recipients', async () => {
     const a = await memoryOfType('memory', ['k']);

@@ -44,7 +44,14 @@ import {
 } from '../util/check-options.js';
 import { settleLimit } from '../util/settle-limit.js';
 import { writeFernetEnvelope } from './envelope-writer.js';
-import { type OpenedEnvelope, openDataKey, openDataKeys, unwrapInput } from './open-data-key.js';
+import {
+  type OpenedEnvelope,
+  openDataKey,
+  openDataKeys,
+  openDataKeyWith,
+  ownerOf,
+  unwrapInput,
+} from './open-data-key.js';
 import {
   buildRecipients,
   type Candidate,
@@ -430,8 +437,13 @@ export class Keystore {
     return opened.format === 1 ? this.#reencryptSingle(opened) : this.#reencryptEach(opened);
   }
 
-  /** A version 1 envelope: its one recipient re-wrapped by the provider that holds it. */
+  /**
+   * A version 1 envelope: its one recipient re-wrapped by the provider that
+   * holds it. When several configured recipients may hold it, the one whose
+   * unwrap opens it is found first (`#reencryptEach`).
+   */
   async #reencryptSingle(opened: OpenedEnvelope): Promise<string> {
+    if (opened.candidates.length > 1) return this.#reencryptEach(opened);
     const { recipient, entry } = opened.candidates[0] as Candidate;
     const input = unwrapInput(entry, opened.wrapContext);
     const wrapped = recipient.provider.capabilities.rewrapKey
@@ -440,12 +452,25 @@ export class Keystore {
     return this.#rewrapped(opened, entry, wrapped);
   }
 
-  /** A version 2 envelope: the data key unwrapped once, checked, and wrapped again for each recipient we have. */
+  /**
+   * The data key unwrapped once and checked; then each recipient of the
+   * envelope that this keystore holds is wrapped again under the newest
+   * version of its key by the recipient that holds it: the one whose unwrap
+   * of that entry gives the same data key (two recipients of one provider
+   * type may both allow a key id; only the backend that made it opens it).
+   * Entries no configured recipient opens are kept as they are.
+   */
   async #reencryptEach(opened: OpenedEnvelope): Promise<string> {
-    const dataKey = await openDataKey(opened);
+    const { key: dataKey, candidate: opener } = await openDataKeyWith(opened);
     try {
       checkPayload(dataKey, opened.payload);
-      const owners = opened.recipients.map((entry) => this.#ownerOf(entry));
+      const owners = await Promise.all(
+        opened.recipients.map(async (entry) => {
+          if (entry === opener.entry) return opener.recipient;
+          const candidates = opened.candidates.filter((c) => c.entry === entry);
+          return (await ownerOf(opened, candidates, dataKey))?.recipient;
+        }),
+      );
       const wrapped = settledOrThrow(
         await Promise.allSettled(
           opened.recipients.map((entry, i) => {
@@ -461,15 +486,10 @@ export class Keystore {
         const w = wrapped[i];
         return w === undefined ? entry : { ...entry, version: w.version, wrappedKey: w.ciphertext };
       });
-      return this.#written(opened, recipients, opened.commitment as Uint8Array);
+      return this.#written(opened, recipients, opened.commitment ?? EMPTY);
     } finally {
       dataKey.fill(0);
     }
-  }
-
-  /** The configured recipient that handles an envelope's recipient: the first in decrypt order that may. */
-  #ownerOf(entry: EnvelopeRecipient): Recipient | undefined {
-    return this.#decryptOrder.find((r) => r.type === entry.provider && r.policy.allows(entry.keyId));
   }
 
   /** A server-side re-wrap: the payload is not decrypted, so its encoding is checked here before it is carried over. */
@@ -549,6 +569,16 @@ export class Keystore {
     const dataKey = await openDataKey(opened);
     try {
       checkPayload(dataKey, opened.payload);
+      const existing = opened.recipients.find((r) => r.provider === target.type && r.keyId === keyId);
+      // The header holds one entry per (provider type, key id): replace one only if it is the target's own.
+      if (existing !== undefined) {
+        const own = await ownerOf(opened, [{ recipient: target, entry: existing }], dataKey);
+        if (own === undefined) {
+          throw new InvalidArgument(
+            `addRecipient: the envelope has a recipient ${target.type} key '${keyId}' that recipient '${target.name}' does not hold (give each key its own id)`,
+          );
+        }
+      }
       const wrapped = await target.provider.wrapKey({
         keyId,
         plaintext: dataKey,

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { EncryptionContext } from '../context/encryption-context.js';
 import type { EnvelopeParts } from '../envelope/envelope-parts.js';
 import { commitsTo } from '../envelope/key-commitment.js';
@@ -68,21 +69,61 @@ export async function openDataKey(
   candidates: readonly Candidate[] = opened.candidates,
   what?: string,
 ): Promise<Uint8Array> {
+  return (await openDataKeyWith(opened, candidates, what)).key;
+}
+
+/** `openDataKey`, also saying which candidate opened it (the recipient that holds that entry's key). */
+export async function openDataKeyWith(
+  opened: OpenedEnvelope,
+  candidates: readonly Candidate[] = opened.candidates,
+  what?: string,
+): Promise<{ key: Uint8Array; candidate: Candidate }> {
   const attempts: Attempt[] = [];
   for (const candidate of candidates) {
-    let key: Uint8Array;
-    try {
-      key = await candidate.recipient.provider.unwrapKey(unwrapInput(candidate.entry, opened.wrapContext));
-    } catch (error) {
-      attempts.push([candidate, error]);
-      continue;
-    }
-    if (acceptable(opened, key)) return key;
-    key.fill(0);
-    attempts.push([candidate, new InvalidToken()]);
+    const key = await tryCandidate(opened, candidate).catch((error: unknown) => error);
+    if (key instanceof Uint8Array) return { key, candidate };
+    attempts.push([candidate, key]);
   }
   throw failure(opened, attempts, what);
 }
+
+/** One candidate's data key, if it is the envelope's (32 bytes, committed); else its error. */
+async function tryCandidate(opened: OpenedEnvelope, candidate: Candidate): Promise<Uint8Array> {
+  const key = await candidate.recipient.provider.unwrapKey(unwrapInput(candidate.entry, opened.wrapContext));
+  if (acceptable(opened, key)) return key;
+  key.fill(0);
+  throw new InvalidToken();
+}
+
+/**
+ * Which of `candidates` holds `entry`'s key: the first (in the configured
+ * order) whose unwrap of it gives `dataKey`. Two recipients of one provider
+ * type may both allow a key id; only the backend that made the entry opens it.
+ */
+export async function ownerOf(
+  opened: OpenedEnvelope,
+  candidates: readonly Candidate[],
+  dataKey: Uint8Array,
+): Promise<Candidate | undefined> {
+  for (const candidate of candidates) {
+    let key: Uint8Array;
+    try {
+      key = await tryCandidate(opened, candidate);
+    } catch (error) {
+      // Not this recipient's entry (another backend's key, or a key it no longer has); an
+      // unreachable or closed backend might be its owner, and must not be passed over silently.
+      if (NOT_OURS.has(attemptCode(error))) continue;
+      throw error;
+    }
+    const same = key.length === dataKey.length && timingSafeEqual(key, dataKey);
+    key.fill(0);
+    if (same) return candidate;
+  }
+  return undefined;
+}
+
+/** The codes that say an entry is not a recipient's to re-wrap (rather than that it could not be asked). */
+const NOT_OURS = new Set(['InvalidToken', 'KeyNotFound', 'AccessDenied']);
 
 /**
  * The data keys of many envelopes, batched: each round sends every envelope

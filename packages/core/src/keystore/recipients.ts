@@ -88,20 +88,36 @@ export function buildRecipients(list: unknown, guard: GuardOptions): Recipient[]
       provider = guardProvider(item.provider, guard);
       guarded.set(item.provider, provider);
     }
-    const recipient: Recipient = {
-      name: item.name,
-      provider,
-      type: provider.type,
-      key: item.key,
-      policy: new KeyPolicy(item.key, item.allowedKeys),
-    };
+    let policy: KeyPolicy;
+    try {
+      policy = new KeyPolicy(item.key, item.allowedKeys);
+    } catch (error) {
+      // KeyPolicy names the single-provider fields (defaultKey): say which recipient and field instead.
+      const message = (error as Error).message.replace(/^defaultKey:/, 'key:');
+      throw new InvalidArgument(`${where}.${message}`);
+    }
+    const recipient: Recipient = { name: item.name, provider, type: provider.type, key: item.key, policy };
     for (const other of recipients) {
-      if (other.name === recipient.name)
+      if (other.name === recipient.name) {
         throw new InvalidArgument(`${where}: the name '${item.name}' is taken`);
+      }
       if (other.type === recipient.type && other.key === recipient.key) {
         throw new InvalidArgument(
           `${where}: ${recipient.type} key '${item.key}' is recipient '${other.name}' already (give each key its own id)`,
         );
+      }
+      // Of one provider type, a key id must name one recipient's key: else one could re-wrap the other's entry.
+      if (other.type === recipient.type) {
+        const [allows, key] = other.policy.allows(item.key)
+          ? [other.name, item.key]
+          : policy.allows(other.key as string)
+            ? [item.name, other.key]
+            : [undefined, undefined];
+        if (allows !== undefined) {
+          throw new InvalidArgument(
+            `${where}: recipient '${allows}' (${recipient.type}) allows key '${key}', another recipient's key (a key id must name one recipient's key)`,
+          );
+        }
       }
     }
     recipients.push(recipient);
