@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   Corrupted,
@@ -17,7 +17,7 @@ import type { BlackboxLayout } from '../repo/layout.js';
 import { deregisterFile, readFiles, registerFile } from '../repo/lists.js';
 import { keyIdOf, resolveKeyPaths } from '../repo/paths.js';
 import { AdminKeys } from './admin-keys.js';
-import { readSnapshot } from './read-gpg-file.js';
+import { readSnapshot, stampOf } from './read-gpg-file.js';
 import { RepoLock } from './repo-lock.js';
 
 export interface BlackboxStoreOptions {
@@ -105,7 +105,8 @@ export function createBlackboxStore(options: BlackboxStoreOptions): MaterialStor
         await writeFileAtomic(paths.encryptedAbs, ciphertext);
         await registerFile(layout.filesFile, paths.plainRel);
         await addToGitignore(layout.root, paths.plainRel);
-        cache.delete(key.keyId);
+        // What was written is known: the next read needs no decryption unless the file changes again.
+        cache.set(key.keyId, { stamp: stampOf(await stat(paths.encryptedAbs)), key });
       });
     },
     remove(keyId) {
