@@ -82,6 +82,7 @@ export {
   tokenHex,
   tokenUrlsafe,
 } from './random/secrets.js';
+export { CACHE_PACKAGES, resolveCache } from './registry/cache-registry.js';
 export type { ProviderOptionsOf } from './registry/provider-definition.js';
 export {
   ADAPTER_PACKAGES,

@@ -65,7 +65,7 @@ export {
   type WrapKeyInput,
   type WrappedKey,
 } from './provider/key-provider.js';
-export { createMaterialProvider, MATERIAL_LENGTH } from './provider/material-provider.js';
+export { createMaterialProvider, MATERIAL_LENGTH, materialStoreOf } from './provider/material-provider.js';
 export {
   checkExpectedLatest,
   latestVersionOf,
@@ -75,6 +75,7 @@ export {
   zeroMaterial,
 } from './provider/material-store.js';
 export { isValidProviderType, PROVIDER_TYPE_PATTERN } from './provider/provider-type.js';
+export { type CacheContext, type CacheDefinition, defineCache } from './registry/cache-definition.js';
 export {
   defineProvider,
   type ProviderContext,

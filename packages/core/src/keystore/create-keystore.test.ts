@@ -98,7 +98,7 @@ describe('createKeystore options', () => {
 
   it('refuses an unknown option, naming it and the known ones', async () => {
     expect(await invalidArgument({ bseDir: tmp.dir })).toBe(
-      "createKeystore: unknown option 'bseDir' (known: cwd, env, path, providers, baseDir)",
+      "createKeystore: unknown option 'bseDir' (known: cwd, env, path, providers, caches, baseDir)",
     );
   });
 

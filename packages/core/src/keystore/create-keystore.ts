@@ -4,6 +4,8 @@ import { type LoadConfigOptions, loadConfig } from '../config/load-config.js';
 import { resolveSecret } from '../config/secret-ref.js';
 import { ConfigError, isKeystoreError, KeystoreError } from '../errors/keystore-error.js';
 import type { KeyProvider } from '../provider/key-provider.js';
+import type { CacheDefinition } from '../registry/cache-definition.js';
+import { resolveCache } from '../registry/cache-registry.js';
 import type { ProviderContext, ProviderDefinition } from '../registry/provider-definition.js';
 import { resolveProvider } from '../registry/provider-registry.js';
 import { checkOptions, isObject, isString, type OptionSpec } from '../util/check-options.js';
@@ -12,6 +14,8 @@ import { Keystore } from './keystore.js';
 export interface CreateKeystoreOptions extends LoadConfigOptions {
   /** Provider types of your own, by type name. */
   readonly providers?: Readonly<Record<string, ProviderDefinition<never>>>;
+  /** Cache types of your own, by type name (`@keystore/redis` brings `redis`). */
+  readonly caches?: Readonly<Record<string, CacheDefinition<never>>>;
   /** Relative paths in the configuration resolve here (default: the config file's directory, or cwd). */
   readonly baseDir?: string;
 }
@@ -21,8 +25,18 @@ const CREATE_KEYSTORE_OPTIONS: OptionSpec = {
   env: isObject,
   path: isString,
   providers: isObject,
+  caches: isObject,
   baseDir: isString,
 };
+
+/** The cache type's definition and its parsed block. */
+async function cacheFor(
+  block: { type: string },
+  custom: CreateKeystoreOptions['caches'],
+): Promise<{ definition: CacheDefinition<never>; config: never }> {
+  const definition = await resolveCache(block.type, custom);
+  return { definition, config: definition.parseConfig(block) };
+}
 
 /**
  * Builds a `Keystore` from plain configuration. Without `config`, the
@@ -48,16 +62,23 @@ export async function createKeystore(
     baseDir,
     resolveSecret: (ref, field) => resolveSecret(ref, field, { env, baseDir }),
   };
-  if (parsed.cache !== undefined) {
-    throw new ConfigError(
-      `cache.type: '${parsed.cache.type}' caching is not available yet (it comes with @keystore/redis)`,
-    );
-  }
+  // The cache block is checked before any provider is made; its wrapper goes around each provider.
+  const cache = parsed.cache === undefined ? undefined : await cacheFor(parsed.cache, options.caches);
+  const cached = async (provider: KeyProvider, namespace: string): Promise<KeyProvider> => {
+    if (cache === undefined) return provider;
+    try {
+      return await cache.definition.wrap(provider, cache.config, { ...context, namespace });
+    } catch (error) {
+      await provider.close();
+      throw error;
+    }
+  };
   const timeout = parsed.timeoutMs === undefined ? {} : { timeoutMs: parsed.timeoutMs };
   if (parsed.recipients === undefined) {
     const block = parsed.provider as { type: string };
     const definition = await resolveProvider(block.type, options.providers);
-    const provider = await definition.create(definition.parseConfig(block), context);
+    const config = definition.parseConfig(block);
+    const provider = await cached(await definition.create(config, context), definition.type);
     return keystoreOrClose([provider], () => {
       return new Keystore({
         provider,
@@ -80,7 +101,10 @@ export async function createKeystore(
   const providers: KeyProvider[] = [];
   return keystoreOrClose(providers, async () => {
     for (const [i, { definition, config }] of definitions.entries()) {
-      providers.push(await inRecipient(i, () => definition.create(config, context)));
+      const name = (blocks[i] as { name: string }).name;
+      providers.push(
+        await inRecipient(i, async () => cached(await definition.create(config, context), name)),
+      );
     }
     return new Keystore({
       recipients: blocks.map((r, i) => ({

@@ -339,7 +339,14 @@ export class Keystore {
     const context = normalizeContext(options.context);
     const algorithm: EnvelopeAlgorithm = 'fernet';
     const bound = wrapContext(context, algorithm);
-    const dataKey = await first.provider.generateDataKey({ keyId, length: DATA_KEY_LENGTH, context: bound });
+    const plaintextBytes =
+      typeof plaintext === 'string' ? Buffer.byteLength(plaintext, 'utf8') : plaintext.length;
+    const dataKey = await first.provider.generateDataKey({
+      keyId,
+      length: DATA_KEY_LENGTH,
+      context: bound,
+      plaintextBytes,
+    });
     let fernet: Fernet;
     let recipients: EnvelopeRecipient[];
     let commitment: Uint8Array;

@@ -57,6 +57,12 @@ export interface GenerateDataKeyInput {
   /** Bytes of the data key (32 for Fernet). */
   readonly length: number;
   readonly context: EncryptionContext;
+  /**
+   * The size in bytes of the data this key will encrypt, when the caller
+   * knows it (`Keystore.encrypt` does): for a cache that reuses a data key
+   * within a byte limit. A provider may ignore it.
+   */
+  readonly plaintextBytes?: number;
 }
 
 export interface DataKey {
@@ -102,6 +108,13 @@ export interface DeleteKeyOptions {
   readonly confirm: string;
 }
 
+/**
+ * Ownership of buffers: what a provider returns (a data key, key material)
+ * becomes the caller's, and the core's guard zeroes it once it is used. A
+ * provider that keeps a copy (a cache) returns a fresh copy each time; what
+ * a caller passes in (`plaintext` to wrap) stays the caller's, and a
+ * provider must not keep it.
+ */
 export interface KeyProvider {
   readonly specificationVersion: SpecificationVersion;
   /** The provider type as in configuration (`memory`, `file`, `vault`, ...). */

@@ -165,7 +165,7 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
     }
   }
 
-  return {
+  const provider: KeyProvider = {
     specificationVersion: SPECIFICATION_VERSION,
     type: store.type,
     capabilities,
@@ -256,4 +256,19 @@ export function createMaterialProvider(store: MaterialStore): KeyProvider {
       await store.close();
     },
   };
+  // Not enumerable: a wrapper spreading the provider does not carry the store along by accident.
+  Object.defineProperty(provider, MATERIAL_STORE, { value: store });
+  return provider;
+}
+
+const MATERIAL_STORE = Symbol.for('@keystore/core/material-store');
+
+/**
+ * The material store a provider made by `createMaterialProvider` is built
+ * on, else `undefined`: the hook a cache uses to cache material rather than
+ * calls, by building `createMaterialProvider(itsCachingStore(store))` (the
+ * provider loads from its store on every wrap and unwrap).
+ */
+export function materialStoreOf(provider: KeyProvider): MaterialStore | undefined {
+  return (provider as { [MATERIAL_STORE]?: MaterialStore })[MATERIAL_STORE];
 }

@@ -2,6 +2,7 @@ import { ConfigError } from '../errors/keystore-error.js';
 import { envProviderDefinition } from '../providers/env/env-definition.js';
 import { fileProviderDefinition } from '../providers/file/definition.js';
 import { memoryProviderDefinition } from '../providers/memory/memory-definition.js';
+import { defaultImporter, type Importer, importAdapterExport } from './adapter-import.js';
 import type { ProviderDefinition } from './provider-definition.js';
 
 /** Provider types built into @keystore/core. */
@@ -21,9 +22,6 @@ export const ADAPTER_PACKAGES: Readonly<Record<string, string>> = {
 export function knownProviderTypes(extra: Iterable<string> = []): string[] {
   return [...new Set([...Object.keys(BUILTIN_PROVIDERS), ...Object.keys(ADAPTER_PACKAGES), ...extra])];
 }
-
-type Importer = (specifier: string) => Promise<unknown>;
-const defaultImporter: Importer = (specifier) => import(specifier);
 
 /**
  * The definition for a provider `type`: a custom one given by the caller, a
@@ -47,22 +45,11 @@ export async function resolveProvider(
       `provider.type: unknown provider type '${type}'; known types: ${knownProviderTypes(Object.keys(custom)).join(', ')}`,
     );
   }
-  let mod: unknown;
-  try {
-    mod = await importer(pkg);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const missing = (error as Error).message ?? '';
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && missing.includes(`'${pkg}'`)) {
-      throw new ConfigError(
-        `provider.type: '${type}' needs the package ${pkg}, which is not installed; install it with \`npm install ${pkg}\` (or pnpm add / yarn add)`,
-      );
-    }
-    throw new ConfigError(`provider.type: the package ${pkg} failed to load (${code ?? 'error'})`);
-  }
-  const definition = (mod as { keystoreProvider?: ProviderDefinition<never> }).keystoreProvider;
-  if (definition === undefined || definition.type !== type) {
-    throw new ConfigError(`provider.type: ${pkg} does not export a keystoreProvider for type '${type}'`);
-  }
-  return definition;
+  return (await importAdapterExport(
+    pkg,
+    'keystoreProvider',
+    'provider.type',
+    type,
+    importer,
+  )) as ProviderDefinition<never>;
 }
