@@ -97,7 +97,7 @@ async function errorOf(promise: Promise<unknown> | undefined): Promise<Error> {
   throw new Error('expected a rejection');
 }
 
-const fernetKeyOf = (material: Uint8Array) => Buffer.from(material).toString('base64url') + '=';
+const fernetKeyOf = (material: Uint8Array) => `${Buffer.from(material).toString('base64url')}=`;
 
 afterAll(async () => {
   for (const provider of providers) await provider.close();
