@@ -1,9 +1,11 @@
-import { open, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Conflict } from '@keystore/core/provider';
+import { open, rm, stat, utimes } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { ConfigError, Conflict } from '@keystore/core/provider';
 
-/** A writer holding the lock longer than this is taken to have died. */
+/** A lock file not touched for this long is taken to be a dead writer's. */
 const STALE_MS = 60_000;
+/** A live writer touches its lock file this often, so a long re-encryption is never taken for dead. */
+const HEARTBEAT_MS = 10_000;
 const WAIT_MS = 10_000;
 const LOCK_FILE = '.keystore-blackbox.lock';
 
@@ -48,10 +50,35 @@ export class RepoLock {
         } else await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
+    const heartbeat = setInterval(() => {
+      const now = new Date();
+      utimes(this.#path, now, now).catch(() => undefined);
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
     try {
+      await refuseSecretKeyring(dirname(this.#path));
       return await task();
     } finally {
+      clearInterval(heartbeat);
       await rm(this.#path, { force: true });
     }
+  }
+}
+
+/**
+ * Blackbox refuses to write while the data directory holds a non-empty
+ * `secring.gpg` (`fail_if_keychain_has_secrets`): someone's secret keys
+ * would be committed with the repository. So do we.
+ */
+async function refuseSecretKeyring(dataDir: string): Promise<void> {
+  const secring = join(dataDir, 'secring.gpg');
+  const size = await stat(secring).then(
+    (s) => s.size,
+    () => 0,
+  );
+  if (size > 0) {
+    throw new ConfigError(
+      `blackbox: ${secring} holds secret keys; remove it from the repository (and from git) before writing, as Blackbox requires`,
+    );
   }
 }
