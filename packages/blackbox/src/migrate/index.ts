@@ -1,0 +1,1 @@
+export { type MigrateBlackboxKeysOptions, type MigrationReport, migrateBlackboxKeys } from './migrate-keys.js';
