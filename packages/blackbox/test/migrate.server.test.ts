@@ -15,7 +15,7 @@ import {
 import type { MaterialStore, ProviderDefinition, StoredKey } from '@keystore/core/provider';
 import { requireService } from '@keystore/test-infra/vitest';
 import { afterAll, describe, expect, it } from 'vitest';
-import { keystoreProvider, migrateBlackboxKeys } from '../src/index.js';
+import { createBlackboxProvider, keystoreProvider, migrateBlackboxKeys } from '../src/index.js';
 import { openRepository } from '../src/provider.js';
 import { createBlackboxStore } from '../src/store/blackbox-store.js';
 import { type BuiltRepo, buildBlackboxRepo } from './support/blackbox-repo.js';
@@ -98,7 +98,8 @@ async function makeRows(keystore: Keystore, from: number, count: number): Promis
   return rows;
 }
 
-const items = (rows: readonly Row[]): BulkItem[] => rows.map((r) => ({ envelope: r.envelope, context: r.context }));
+const items = (rows: readonly Row[]): BulkItem[] =>
+  rows.map((r) => ({ envelope: r.envelope, context: r.context }));
 function rewritten(rows: readonly Row[], results: { ok: boolean; value?: string; error?: Error }[]): Row[] {
   return rows.map((row, i) => {
     const r = results[i];
@@ -189,7 +190,21 @@ describe.skipIf(gnupg.skip)('moving off Blackbox (a repository built with GnuPG 
     const keystore = await open(fileOnly);
     const row = made[0] as Row;
     const error = await keystore.decrypt(row.envelope, { context: row.context }).catch((e: unknown) => e);
-    expect(isKeystoreError(error)).toBe(true);
+    expect(isKeystoreError(error, 'KeyNotFound')).toBe(true);
+    // Not only the keystore's check: the same material under another provider type does not unwrap.
+    const blackbox = await createBlackboxProvider(from);
+    const file = await createFileProvider({ path: keystorePath, password });
+    try {
+      const context = { table: 'patients', id: 'probe' };
+      const wrapped = await blackbox.wrapKey({ keyId: 'patients', plaintext: new Uint8Array(32), context });
+      const unwrap = { keyId: 'patients', version: wrapped.version, ciphertext: wrapped.ciphertext, context };
+      expect(await blackbox.unwrapKey(unwrap)).toHaveLength(32);
+      const refused = await file.unwrapKey(unwrap).catch((e: unknown) => e);
+      expect(isKeystoreError(refused, 'InvalidToken')).toBe(true);
+    } finally {
+      await blackbox.close();
+      await file.close();
+    }
   });
 
   it('the Fernet token made directly with the key decrypts with the copied material', async () => {
@@ -279,7 +294,9 @@ describe.skipIf(gnupg.skip)('moving off Blackbox (a repository built with GnuPG 
       expect((error as Error).message).not.toContain(patientsKey.slice(0, 20));
       // 'billing' comes first in the repository and conflicts with nothing: still not written.
       expect(await target.load('billing')).toBeUndefined();
-      expect(versionsOf(await target.load('patients'))?.[0]?.material).toBe(Buffer.from(material).toString('hex'));
+      expect(versionsOf(await target.load('patients'))?.[0]?.material).toBe(
+        Buffer.from(material).toString('hex'),
+      );
     } finally {
       await target.close();
     }

@@ -86,7 +86,8 @@ async function sourceKeys(source: MaterialStore, ids: readonly string[] | undefi
   if (ids === undefined) return source.list();
   const keys: StoredKey[] = [];
   for (const id of new Set(ids)) {
-    if (typeof id !== 'string') throw new InvalidArgument('migrateBlackboxKeys: keys must be key ids (strings)');
+    if (typeof id !== 'string')
+      throw new InvalidArgument('migrateBlackboxKeys: keys must be key ids (strings)');
     const key = await source.load(id);
     if (key === undefined) throw new KeyNotFound(`migrateBlackboxKeys: the repository has no key '${id}'`);
     keys.push(key);
