@@ -145,7 +145,7 @@ describe.skipIf(gnupg.skip)('moving off Blackbox (a repository built with GnuPG 
     // Version 1 retired (still decrypts, never encrypts): the state has to survive the copy too.
     const store = createBlackboxStore(await openRepository(from));
     const key = (await store.load('patients')) as StoredKey;
-    await store.save(
+    await store.save?.(
       { ...key, versions: key.versions.map((v) => (v.version === 1 ? { ...v, state: 'disabled' } : v)) },
       3,
     );
