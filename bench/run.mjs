@@ -13,6 +13,9 @@
 // KMS (bench/cases/kms.mjs, against the endpoint of KMS_ENDPOINT or test-infra/.env.test, else
 // skipped): 1 KiB envelope round trips per second vs the AWS Encryption SDK's KMS keyring (its
 // default and its unsigned committing suite) on the same key, and the two bare KMS calls.
+// Blackbox (bench/cases/blackbox.mjs, a repository built with gpg in a temp dir, else skipped):
+// key fetches per second, getKey on a fresh provider (first read) and on one provider (repeated),
+// vs a bare OpenPGP.js decrypt of the same file and a bare read of it.
 // The cases live here and in bench/cases/, the timing loop in bench/lib/timing.mjs.
 // Every contender is verified (round trip and interop with our tokens) before it is timed. The
 // contenders of one case run round by round, interleaved, so machine noise hits all of them.
@@ -27,6 +30,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { blackboxCases, gpgBinary } from './cases/blackbox.mjs';
 import { envelopeContenders } from './cases/envelope.mjs';
 import { floorContender } from './cases/floor.mjs';
 import { kmsRoundTripContenders, kmsServer } from './cases/kms.mjs';
@@ -46,7 +50,8 @@ const HELP = `usage: node bench/run.mjs [options]
   --rounds N      timed rounds per contender and case (default 5, quick 3)
   --seconds S     length of one round in seconds (default 1, quick 0.25)
   --python PATH   the Python interpreter (default: $BENCH_PYTHON or python3)
-  --only LIST     run only these sections, comma-separated: fernet, envelope, rsa, vault, kms
+  --only LIST     run only these sections, comma-separated: fernet, envelope, rsa, vault, kms,
+                  blackbox
                   (not with --write)
   -h, --help      this text
 `;
@@ -77,7 +82,7 @@ if (!(Number.isInteger(ROUNDS) && ROUNDS > 0) || !(ROUND_SECONDS > 0)) {
   process.exit(2);
 }
 const log = (line) => process.stderr.write(`${line}\n`);
-const SECTIONS = ['fernet', 'envelope', 'rsa', 'vault', 'kms'];
+const SECTIONS = ['fernet', 'envelope', 'rsa', 'vault', 'kms', 'blackbox'];
 const only = args.only === undefined ? SECTIONS : args.only.split(',').map((x) => x.trim());
 if (only.some((x) => !SECTIONS.includes(x)) || (args.only !== undefined && args.write)) {
   process.stderr.write(`bad --only (or --only with --write)\n\n${HELP}`);
@@ -120,6 +125,7 @@ const versions = {
   cryptoJs: packageVersion('crypto-js', createRequire(require.resolve('fernet'))),
   keystoreVault: JSON.parse(readFileSync(join(here, '../packages/vault/package.json'), 'utf8')).version,
   keystoreAwsKms: JSON.parse(readFileSync(join(here, '../packages/aws-kms/package.json'), 'utf8')).version,
+  keystoreBlackbox: JSON.parse(readFileSync(join(here, '../packages/blackbox/package.json'), 'utf8')).version,
   esdk: packageVersion('@aws-crypto/client-node'),
   clientKms: packageVersion('@aws-sdk/client-kms'),
 };
@@ -482,6 +488,7 @@ const allCases = (report) => [
   ...(report.rsa.result ? [report.rsa.result] : []),
   ...report.vault.roundTrip,
   ...report.kms.roundTrip,
+  ...report.blackbox.cases,
 ];
 
 function fmtRate(x) {
@@ -580,6 +587,7 @@ function markdown(report) {
   }
   if (wanted('vault')) out.push(...vaultMarkdown(report.vault), '');
   if (wanted('kms')) out.push(...kmsMarkdown(report.kms), '');
+  if (wanted('blackbox')) out.push(...blackboxMarkdown(report.blackbox), '');
   out.push('### Targets');
   out.push('');
   for (const t of report.targets) {
@@ -665,6 +673,18 @@ function kmsMarkdown(k) {
   out.push('Envelope round trips per second (encrypt, then decrypt, each awaited):');
   out.push('');
   out.push(...table(k.roundTrip.flatMap(caseRows)));
+  return out;
+}
+
+function blackboxMarkdown(b) {
+  const out = ['### Blackbox: key fetches per second straight from the repository'];
+  out.push('');
+  if (b.skip) return [...out, `Skipped: ${b.skip}.`];
+  out.push(`Repository: ${b.description}.`);
+  out.push('');
+  out.push('Each operation awaited before the next:');
+  out.push('');
+  out.push(...table(b.cases.flatMap(caseRows)));
   return out;
 }
 
@@ -768,6 +788,31 @@ async function runKms() {
   }
 }
 
+async function runBlackbox() {
+  const gpg = gpgBinary(join(here, '..'));
+  if (gpg.skip) {
+    log(`\nBlackbox: skipped (${gpg.skip})`);
+    return { skip: gpg.skip, cases: [] };
+  }
+  let blackbox;
+  try {
+    blackbox = await import('@keystore/blackbox');
+  } catch (error) {
+    const skip = `cannot load @keystore/blackbox (run \`pnpm build\` first): ${error.message}`;
+    log(`\nBlackbox: skipped (${skip})`);
+    return { skip, cases: [] };
+  }
+  log('\nBlackbox: building a repository with gpg');
+  const made = await blackboxCases({ root: join(here, '..'), blackbox, core, gpg });
+  try {
+    const cases = [];
+    for (const { spec, contenders } of made.cases) cases.push(await runCase(spec, contenders));
+    return { description: made.description, cases };
+  } finally {
+    await made.close();
+  }
+}
+
 const started = Date.now();
 const python = await startPython();
 if (!python.available) log(`Python's cryptography Fernet: absent (${python.reason})`);
@@ -787,6 +832,7 @@ const report = {
   rsa: {},
   vault: { roundTrip: [] },
   kms: { roundTrip: [] },
+  blackbox: { cases: [] },
   targets: [],
 };
 
@@ -811,6 +857,7 @@ try {
 
   if (wanted('vault')) report.vault = await runVault();
   if (wanted('kms')) report.kms = await runKms();
+  if (wanted('blackbox')) report.blackbox = await runBlackbox();
 } finally {
   if (python.available) await python.close();
 }

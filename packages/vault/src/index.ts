@@ -12,7 +12,7 @@ export { keystoreProvider, type VaultConfig, vaultConfigSchema } from './definit
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './http/retry.js';
 export type { VaultTlsOptions } from './http/tls.js';
 export { DEFAULT_KV_MOUNT, DEFAULT_KV_PATH_PREFIX } from './kv/paths.js';
-export type { KvProviderOptions } from './kv/provider.js';
+export { createVaultKvStore, type KvProviderOptions, type VaultKvStoreOptions } from './kv/provider.js';
 export {
   createVaultProvider,
   DEFAULT_TRANSIT_MOUNT,

@@ -1,5 +1,5 @@
-import { createMaterialProvider, type KeyProvider } from '@keystore/core/provider';
-import type { VaultConnection } from '../connection.js';
+import { createMaterialProvider, type KeyProvider, type MaterialStore } from '@keystore/core/provider';
+import { connectVault, type VaultConnection, type VaultConnectionOptions } from '../connection.js';
 import { DEFAULT_KV_MOUNT, DEFAULT_KV_PATH_PREFIX, kvPaths } from './paths.js';
 import { createKvStore } from './store.js';
 
@@ -20,4 +20,18 @@ export interface KvProviderOptions {
 export function createKvProvider(connection: VaultConnection, options: KvProviderOptions): KeyProvider {
   const paths = kvPaths(options.mount ?? DEFAULT_KV_MOUNT, options.pathPrefix ?? DEFAULT_KV_PATH_PREFIX);
   return createMaterialProvider(createKvStore(connection.client, paths, () => connection.close()));
+}
+
+/** Options of `createVaultKvStore`: where Vault is, and where KV mode keeps its keys. */
+export interface VaultKvStoreOptions extends VaultConnectionOptions, KvProviderOptions {}
+
+/**
+ * KV mode's material store on its own, for tools that copy keys between
+ * stores (`migrateBlackboxKeys` of `@keystore/blackbox`): the same store the
+ * KV provider is built on, in the same layout. Its close ends the connection.
+ */
+export function createVaultKvStore(options: VaultKvStoreOptions): MaterialStore {
+  const paths = kvPaths(options.mount ?? DEFAULT_KV_MOUNT, options.pathPrefix ?? DEFAULT_KV_PATH_PREFIX);
+  const connection = connectVault(options);
+  return createKvStore(connection.client, paths, () => connection.close());
 }

@@ -1,0 +1,5 @@
+export {
+  type MigrateBlackboxKeysOptions,
+  type MigrationReport,
+  migrateBlackboxKeys,
+} from './migrate-keys.js';
