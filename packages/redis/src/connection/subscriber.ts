@@ -1,0 +1,91 @@
+import type { RedisClient } from './create-client.js';
+
+/** What a subscriber to a channel hears. */
+export interface SubscriptionListener {
+  onMessage(message: string): void;
+  /**
+   * The subscriber connection was lost: messages published from now until
+   * `active` is true again may never arrive (whatever trusted them, an L1,
+   * must assume it missed some).
+   */
+  onGap?(): void;
+}
+
+export interface Subscription {
+  /** Whether the channel is subscribed on a connected subscriber now. */
+  readonly active: boolean;
+  unsubscribe(): Promise<void>;
+}
+
+/**
+ * Pub/sub on a connection of its own (a subscribed connection takes no other
+ * commands). It subscribes to every channel with a listener whenever it
+ * becomes ready, so a channel added while Redis is down is subscribed once
+ * it is back (SUBSCRIBE is idempotent, so ioredis's own resubscription
+ * doing the same is harmless).
+ */
+export class Subscriber {
+  readonly #client: RedisClient;
+  readonly #channels = new Map<string, Set<SubscriptionListener>>();
+  /** Channels subscribed since the connection last became ready. */
+  readonly #subscribed = new Set<string>();
+
+  constructor(client: RedisClient, onError: () => void) {
+    this.#client = client;
+    client.on('error', onError);
+    client.on('message', (channel: string, message: string) => {
+      for (const listener of this.#channels.get(channel) ?? []) listener.onMessage(message);
+    });
+    client.on('ready', () => {
+      for (const channel of this.#channels.keys()) void this.#subscribe(channel);
+    });
+    client.on('close', () => {
+      if (this.#subscribed.size === 0) return;
+      this.#subscribed.clear();
+      for (const listeners of this.#channels.values()) for (const l of listeners) l.onGap?.();
+    });
+    client.connect().catch(() => {
+      // Counted by the 'error' listener; the connection retries in the background.
+    });
+  }
+
+  async #subscribe(channel: string): Promise<void> {
+    if (this.#client.status !== 'ready') return;
+    try {
+      await this.#client.subscribe(channel);
+      if (this.#channels.has(channel)) this.#subscribed.add(channel);
+    } catch {
+      // Not subscribed: the next 'ready' tries again; `active` says so meanwhile.
+    }
+  }
+
+  async subscribe(channel: string, listener: SubscriptionListener): Promise<Subscription> {
+    let listeners = this.#channels.get(channel);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.#channels.set(channel, listeners);
+    }
+    listeners.add(listener);
+    if (!this.#subscribed.has(channel)) await this.#subscribe(channel);
+    const subscribed = this.#subscribed;
+    return {
+      get active() {
+        return subscribed.has(channel);
+      },
+      unsubscribe: async () => {
+        const set = this.#channels.get(channel);
+        set?.delete(listener);
+        if (set === undefined || set.size > 0) return;
+        this.#channels.delete(channel);
+        this.#subscribed.delete(channel);
+        if (this.#client.status === 'ready') await this.#client.unsubscribe(channel).catch(() => {});
+      },
+    };
+  }
+
+  close(): void {
+    this.#channels.clear();
+    this.#subscribed.clear();
+    this.#client.disconnect();
+  }
+}

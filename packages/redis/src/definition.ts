@@ -1,0 +1,117 @@
+import {
+  type CacheContext,
+  ConfigError,
+  defineCache,
+  type KeyProvider,
+  parseConfig,
+  secretRefSchema,
+} from '@keystore/core/provider';
+import { z } from 'zod';
+import { closingAlso } from './closing-also.js';
+import { ValueCodec } from './codec/value-codec.js';
+import { checkConnectionShape, connectionFields } from './connection/connection-config.js';
+import { createRedisConnection, type RedisConnection } from './connection/redis-connection.js';
+import { resolveConnection } from './connection/resolve-connection.js';
+import { CacheCounters } from './connection/stats.js';
+import { EncryptedCache } from './encrypted-cache.js';
+
+const DAY = 86_400;
+const seconds = (max: number) => z.number().int().min(1).max(max);
+
+/** The `cache` block for type `redis` (issue 20's configuration). */
+export const redisCacheConfigSchema = z
+  .object({
+    type: z.literal('redis'),
+    ...connectionFields,
+    /** The Fernet key every value is encrypted under: a reference, never a value from Redis. */
+    cacheKey: secretRefSchema,
+    prefix: z
+      .string()
+      .regex(/^[!-~]{1,128}$/, 'must be 1 to 128 printable characters without spaces')
+      .default('keystore:'),
+    ttlSeconds: seconds(DAY).default(300),
+    l1: z
+      .object({
+        maxEntries: z.number().int().min(1).max(1_000_000),
+        ttlSeconds: seconds(DAY),
+      })
+      .strict()
+      .optional(),
+    /** Off unless given: a data key used for several messages (see the README for what that trades away). */
+    dataKeyReuse: z
+      .object({
+        maxAgeSeconds: seconds(DAY),
+        maxMessages: z
+          .number()
+          .int()
+          .min(1)
+          .max(2 ** 32),
+        maxBytes: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+      })
+      .strict()
+      .optional(),
+    onRedisError: z.enum(['fail-open', 'fail-closed']).default('fail-open'),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    checkConnectionShape(config, ctx);
+    if (config.l1 !== undefined && config.l1.ttlSeconds > config.ttlSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['l1', 'ttlSeconds'], message: 'must not exceed ttlSeconds' });
+    }
+  });
+
+export type RedisCacheConfig = z.infer<typeof redisCacheConfigSchema>;
+
+// `createKeystore({ cache: { type: 'redis', ... } })` type-checks once this package is imported.
+declare module '@keystore/core' {
+  interface KeystoreCacheConfigs {
+    redis: Omit<z.input<typeof redisCacheConfigSchema>, 'type'>;
+  }
+}
+
+/** What `wrap` opens for one provider: the connection, and the encrypted values over it. */
+export interface OpenedRedisCache {
+  readonly connection: RedisConnection;
+  readonly cache: EncryptedCache;
+  readonly counters: CacheCounters;
+}
+
+/** Resolves the block's secrets and opens the connection (in the background: this never waits for Redis). */
+export function openRedisCache(
+  config: RedisCacheConfig,
+  context: CacheContext,
+  namespace: string = context.namespace,
+): OpenedRedisCache {
+  const cacheKey = context.resolveSecret(config.cacheKey, 'cache.cacheKey');
+  let codec: ValueCodec;
+  try {
+    codec = new ValueCodec({ cacheKey, maxTtlSeconds: config.ttlSeconds });
+  } catch {
+    throw new ConfigError(
+      'cache.cacheKey: must be a Fernet key (32 bytes, url-safe base64, as Fernet.generateKey())',
+    );
+  }
+  const options = resolveConnection(config, context);
+  const counters = new CacheCounters();
+  const connection = createRedisConnection(options, { counters });
+  // Each wrapped provider's entries under their own namespace: recipients never share an entry.
+  const cache = new EncryptedCache(connection, codec, counters, `${config.prefix}${namespace}:`);
+  return { connection, cache, counters };
+}
+
+/**
+ * The `redis` cache type for `createKeystore`. For now `wrap` opens the
+ * connection and closes it with the provider, and returns the provider
+ * otherwise unchanged: the caching itself (L1, single flight, data keys,
+ * invalidation) is not built yet.
+ */
+export const keystoreCache = defineCache<RedisCacheConfig>({
+  type: 'redis',
+  parseConfig(config) {
+    return parseConfig(redisCacheConfigSchema, config, 'cache');
+  },
+  async wrap(provider: KeyProvider, config, context) {
+    const { connection } = openRedisCache(config, context);
+    return closingAlso(provider, () => connection.close());
+  },
+});
