@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createKeystore, Fernet } from '@keystore/core';
-import type { CacheDefinition } from '@keystore/core/provider';
 import { requireService } from '@keystore/test-infra/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -128,7 +127,7 @@ describe.skipIf(redis.skip)('the connection against the shared Redis', () => {
         defaultKey: 'patients',
         cache: { type: 'redis', url: { value: url }, cacheKey: { value: cacheKey }, prefix, clientName },
       },
-      { caches: { redis: keystoreCache as CacheDefinition<never> } },
+      { caches: { redis: keystoreCache } },
     );
     const started = performance.now();
     while ((await names()).length === 0 && performance.now() - started < 5_000) await sleep(10);

@@ -1,5 +1,4 @@
 import { createKeystore, Fernet } from '@keystore/core';
-import type { CacheDefinition } from '@keystore/core/provider';
 import { describe, expect, it } from 'vitest';
 import { clusterOptionsFor, redisOptionsFor } from '../src/connection/client-options.js';
 import { MAX_RECONNECT_DELAY_MS, reconnectDelayMs } from '../src/connection/retry-strategy.js';
@@ -130,7 +129,7 @@ describe('createKeystore with a redis cache', () => {
         defaultKey: 'patients',
         cache: { type: 'redis', url: 'redis://127.0.0.1:1', cacheKey },
       },
-      { caches: { redis: keystoreCache as CacheDefinition<never> } },
+      { caches: { redis: keystoreCache } },
     );
     expect(performance.now() - started).toBeLessThan(500);
     const envelope = await keystore.encrypt('AB+', { context: { id: '1' } });
@@ -144,7 +143,7 @@ describe('createKeystore with a redis cache', () => {
         provider: { type: 'memory' },
         cache: { type: 'redis', url: 'redis://127.0.0.1:1', cacheKey: { value: 'not-a-fernet-key-secret' } },
       },
-      { caches: { redis: keystoreCache as CacheDefinition<never> } },
+      { caches: { redis: keystoreCache } },
     );
     await expect(attempt).rejects.toMatchObject({
       code: 'ConfigError',

@@ -13,9 +13,9 @@ import { Keystore } from './keystore.js';
 
 export interface CreateKeystoreOptions extends LoadConfigOptions {
   /** Provider types of your own, by type name. */
-  readonly providers?: Readonly<Record<string, ProviderDefinition<never>>>;
+  readonly providers?: Readonly<Record<string, ProviderDefinition<unknown>>>;
   /** Cache types of your own, by type name (`@keystore/redis` brings `redis`). */
-  readonly caches?: Readonly<Record<string, CacheDefinition<never>>>;
+  readonly caches?: Readonly<Record<string, CacheDefinition<unknown>>>;
   /** Relative paths in the configuration resolve here (default: the config file's directory, or cwd). */
   readonly baseDir?: string;
 }
@@ -33,7 +33,7 @@ const CREATE_KEYSTORE_OPTIONS: OptionSpec = {
 async function cacheFor(
   block: { type: string },
   custom: CreateKeystoreOptions['caches'],
-): Promise<{ definition: CacheDefinition<never>; config: never }> {
+): Promise<{ definition: CacheDefinition<unknown>; config: unknown }> {
   const definition = await resolveCache(block.type, custom);
   return { definition, config: definition.parseConfig(block) };
 }

@@ -3,7 +3,7 @@ import { createKeystore } from '../keystore/create-keystore.js';
 import type { GenerateDataKeyInput, KeyProvider } from '../provider/key-provider.js';
 import { createMaterialProvider, materialStoreOf } from '../provider/material-provider.js';
 import { createMemoryStore } from '../providers/memory/memory-store.js';
-import { type CacheDefinition, defineCache } from './cache-definition.js';
+import { defineCache } from './cache-definition.js';
 import { resolveCache } from './cache-registry.js';
 
 /** A cache type for tests: records what it wraps and what generateDataKey is told, passes every call on. */
@@ -35,7 +35,7 @@ function recordingCache() {
       };
     },
   });
-  return { definition: definition as CacheDefinition<never>, wrapped, generated, closed: () => closed };
+  return { definition, wrapped, generated, closed: () => closed };
 }
 
 describe('cache types', () => {

@@ -10,9 +10,9 @@ export const CACHE_PACKAGES: Readonly<Record<string, string>> = {
 /** The definition for a cache `type`: a custom one given by the caller, or the `keystoreCache` export of its package. */
 export async function resolveCache(
   type: string,
-  custom: Readonly<Record<string, CacheDefinition<never>>> = {},
+  custom: Readonly<Record<string, CacheDefinition<unknown>>> = {},
   importer: Importer = defaultImporter,
-): Promise<CacheDefinition<never>> {
+): Promise<CacheDefinition<unknown>> {
   const own = Object.hasOwn(custom, type) ? custom[type] : undefined;
   if (own !== undefined) return own;
   const pkg = Object.hasOwn(CACHE_PACKAGES, type) ? CACHE_PACKAGES[type] : undefined;
@@ -26,5 +26,5 @@ export async function resolveCache(
     'cache.type',
     type,
     importer,
-  )) as CacheDefinition<never>;
+  )) as CacheDefinition<unknown>;
 }

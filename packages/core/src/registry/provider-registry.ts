@@ -6,10 +6,10 @@ import { defaultImporter, type Importer, importAdapterExport } from './adapter-i
 import type { ProviderDefinition } from './provider-definition.js';
 
 /** Provider types built into @keystore/core. */
-export const BUILTIN_PROVIDERS: Readonly<Record<string, ProviderDefinition<never>>> = {
-  memory: memoryProviderDefinition as ProviderDefinition<never>,
-  env: envProviderDefinition as ProviderDefinition<never>,
-  file: fileProviderDefinition as ProviderDefinition<never>,
+export const BUILTIN_PROVIDERS: Readonly<Record<string, ProviderDefinition<unknown>>> = {
+  memory: memoryProviderDefinition as ProviderDefinition<unknown>,
+  env: envProviderDefinition as ProviderDefinition<unknown>,
+  file: fileProviderDefinition as ProviderDefinition<unknown>,
 };
 
 /** Provider types that live in adapter packages, resolved on demand. */
@@ -29,9 +29,9 @@ export function knownProviderTypes(extra: Iterable<string> = []): string[] {
  */
 export async function resolveProvider(
   type: string,
-  custom: Readonly<Record<string, ProviderDefinition<never>>> = {},
+  custom: Readonly<Record<string, ProviderDefinition<unknown>>> = {},
   importer: Importer = defaultImporter,
-): Promise<ProviderDefinition<never>> {
+): Promise<ProviderDefinition<unknown>> {
   // Own properties only: a type such as 'constructor' must not find Object.prototype's members.
   const own = Object.hasOwn(custom, type)
     ? custom[type]
@@ -51,5 +51,5 @@ export async function resolveProvider(
     'provider.type',
     type,
     importer,
-  )) as ProviderDefinition<never>;
+  )) as ProviderDefinition<unknown>;
 }
