@@ -41,4 +41,17 @@ describe('examples', () => {
     expect(out).toContain("unknown field 'namspace'");
     expect(out).toMatch(/conformance: \d+ passed, 0 failed, \d+ skipped/);
   });
+
+  it('several-recipients.mjs: one envelope, two keystore files, add and remove', () => {
+    const out = run('several-recipients.mjs');
+    expect(out).toContain(
+      '1. one envelope, ks2., recipients: [{"provider":"file","keyId":"patients","version":1},{"provider":"file","keyId":"patients-bg","version":1}]',
+    );
+    expect(out).toContain('2. the break-glass keystore alone reads: blood type AB+');
+    expect(out).toContain(
+      "3. a keystore of other keys: KeyNotFound: the envelope was made for file key 'patients', file key 'patients-bg'",
+    );
+    expect(out).toContain('4. main removed: ks1., payload unchanged: true');
+    expect(out).toContain('5. main added back: ks2., and it reads: blood type AB+');
+  });
 });
