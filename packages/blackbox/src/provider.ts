@@ -1,4 +1,4 @@
-import { createMaterialProvider, type KeyProvider } from '@keystore/core/provider';
+import { ConfigError, createMaterialProvider, type KeyProvider } from '@keystore/core/provider';
 import { type Identity, loadIdentity } from './pgp/identity.js';
 import { type BlackboxLayout, findLayout } from './repo/layout.js';
 import { checkKeysDir, DEFAULT_KEYS_DIR } from './repo/paths.js';
@@ -31,6 +31,13 @@ export async function openRepository(options: BlackboxProviderOptions): Promise<
     options.repo,
     options.dataDir === undefined ? {} : { dataDir: options.dataDir },
   );
+  // Keys among Blackbox's own files, or in git's, would be overwritten by (or overwrite) them.
+  const within = (dir: string) => keysDir === dir || keysDir.startsWith(`${dir}/`);
+  if (within(layout.dataDir) || within('.git')) {
+    throw new ConfigError(
+      `blackbox: keysDir '${keysDir}' is inside ${within('.git') ? '.git' : layout.dataDir}; choose a directory of its own`,
+    );
+  }
   const identity = await loadIdentity(options.identity, options.passphrase);
   return { layout, identity, keysDir };
 }

@@ -86,6 +86,9 @@ function gpgEncrypt(path: string, plaintext: string, to: readonly BuiltAdmin[]):
   const recipients = to.flatMap((a) => ['-r', a.email]);
   repo.dataGpg(['--trust-model=always', '--encrypt', '-o', `${plain}.gpg`, ...recipients, plain]);
   rmSync(plain);
+  // Registered, as blackbox_register_new_file does: a key is a registered file.
+  const files = join(repo.root, repo.dataDir, 'blackbox-files.txt');
+  if (!readFileSync(files, 'utf8').split('\n').includes(path)) appendFileSync(files, `${path}\n`);
 }
 
 async function errorOf(promise: Promise<unknown> | undefined): Promise<Error> {
@@ -219,7 +222,8 @@ describe.skipIf(gnupg.skip)('errors a user can act on, typed, naming the file, n
     const { repo, rsa, data } = built();
     const filesFile = join(data, 'blackbox-files.txt');
     const listed = readFileSync(filesFile);
-    appendFileSync(filesFile, `keys/gone-${run}\n`);
+    // Both registered (a key is a registered file): one without its .gpg, one with a damaged one.
+    appendFileSync(filesFile, `keys/gone-${run}\nkeys/bad-${run}\n`);
     writeFileSync(join(repo.root, `keys/bad-${run}.gpg`), randomBytes(80));
     const provider = await providerAs(rsa);
     try {

@@ -42,6 +42,36 @@ describe('RepoLock: one writer per checkout', () => {
     await expect(new RepoLock(dir).run(async () => 'ran')).resolves.toBe('ran');
   });
 
+  it('lets one of several waiters take over a stale lock: never two writers inside at once', async () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const dir = dataDir();
+      writeFileSync(join(dir, LOCK), 'dead writer');
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(join(dir, LOCK), old, old);
+      let inside = 0;
+      let most = 0;
+      await Promise.all(
+        Array.from({ length: 3 }, () =>
+          new RepoLock(dir).run(async () => {
+            most = Math.max(most, ++inside);
+            await new Promise((r) => setTimeout(r, 5));
+            inside--;
+          }),
+        ),
+      );
+      expect(most).toBe(1);
+      expect(existsSync(join(dir, LOCK))).toBe(false);
+    }
+  });
+
+  it("leaves a lock that is no longer its own (another writer's) in place", async () => {
+    const dir = dataDir();
+    await new RepoLock(dir).run(async () => {
+      writeFileSync(join(dir, LOCK), 'someone else');
+    });
+    expect(existsSync(join(dir, LOCK))).toBe(true);
+  });
+
   it('refuses to write while the data directory holds a secret keyring, as Blackbox does', async () => {
     const dir = dataDir();
     writeFileSync(join(dir, 'secring.gpg'), 'x');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { symlinkRefused } from './regular-file.js';
 
 /**
  * Replaces `path` with `data` so a reader (gpg, Blackbox's scripts, another
@@ -41,6 +42,8 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
 async function existingMode(path: string): Promise<number | undefined> {
   try {
     const stat = await lstat(path);
+    // Never replace a symlink by a file of what it pointed at (readRegularFile refuses to read one too).
+    if (stat.isSymbolicLink()) throw symlinkRefused(path);
     return stat.isFile() ? stat.mode & 0o7777 : undefined;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;

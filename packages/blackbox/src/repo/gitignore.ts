@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
+import { readRegularFile } from './regular-file.js';
 
 /**
  * The `.gitignore` line `blackbox_register_new_file` adds for a registered
@@ -21,12 +21,7 @@ export function ignoreLine(plainRel: string): string {
 export async function addToGitignore(root: string, plainRel: string): Promise<boolean> {
   const path = join(root, '.gitignore');
   const line = ignoreLine(plainRel);
-  let text = '';
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  const text = (await readRegularFile(path))?.toString('utf8') ?? '';
   // A CRLF .gitignore still counts as having the line (git ignores the CR too).
   if (text.split('\n').some((existing) => existing.replace(/\r$/, '') === line)) return false;
   const separator = text === '' || text.endsWith('\n') ? '' : '\n';

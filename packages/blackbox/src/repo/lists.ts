@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { ConfigError } from '@keystore/core/provider';
 import { writeFileAtomic } from './atomic-write.js';
+import { readRegularFile } from './regular-file.js';
 
 /**
  * blackbox-admins.txt and blackbox-files.txt, read as Blackbox's scripts read
@@ -55,8 +55,15 @@ export function parseFiles(bytes: Uint8Array, file: string): string[] {
   return unique(lines(bytes, file).filter((line) => line !== ''));
 }
 
-export const readAdmins = async (file: string) => parseAdmins(await readFile(file), file);
-export const readFiles = async (file: string) => parseFiles(await readFile(file), file);
+export const readAdmins = async (file: string) => parseAdmins(await readListFile(file), file);
+export const readFiles = async (file: string) => parseFiles(await readListFile(file), file);
+
+async function readListFile(file: string): Promise<Buffer> {
+  const bytes = await readRegularFile(file);
+  if (bytes === undefined)
+    throw new ConfigError(`blackbox: ${file} is missing (blackbox_initialize creates it)`);
+  return bytes;
+}
 
 /** A list file's text: one entry a line, LF, a newline after the last. */
 const text = (entries: string[]) => entries.map((entry) => `${entry}\n`).join('');

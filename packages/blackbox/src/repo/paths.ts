@@ -24,7 +24,11 @@ const isSafeSegment = (s: string) => s !== '' && s !== '.' && s !== '..' && !s.i
 
 /** `keys`, `config/keys`: relative, `/`-separated, no `.`/`..`/empty segment. */
 export function checkKeysDir(keysDir: string): string {
-  if (typeof keysDir !== 'string' || !keysDir.split('/').every(isSafeSegment) || /[\0\r\n*?]/.test(keysDir)) {
+  if (
+    typeof keysDir !== 'string' ||
+    !keysDir.split('/').every(isSafeSegment) ||
+    /[\0\r\n*?[\]!#]/.test(keysDir)
+  ) {
     throw new ConfigError(
       'blackbox: keysDir must be a relative path inside the repository, without . or .. segments',
     );

@@ -1,8 +1,12 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
+  AccessDenied,
+  Closed,
   Corrupted,
   checkExpectedLatest,
+  InvalidArgument,
+  isKeystoreError,
   type MaterialStore,
   type StoredKey,
   zeroMaterial,
@@ -36,6 +40,9 @@ export interface BlackboxStoreOptions {
  * file and ignore its plaintext path, as blackbox_register_new_file does;
  * no plaintext reaches the disk.
  */
+/** A registered file that decrypts but is no key file: Corrupted for `load`, passed over by `list`. */
+class NotAKeyFile extends Corrupted {}
+
 export function createBlackboxStore(options: BlackboxStoreOptions): MaterialStore {
   const { layout, identity, keysDir } = options;
   const cache = new Map<string, { stamp: string; key: StoredKey }>();
@@ -44,6 +51,7 @@ export function createBlackboxStore(options: BlackboxStoreOptions): MaterialStor
   let closed = false;
 
   async function load(keyId: string): Promise<StoredKey | undefined> {
+    if (closed) throw new Closed('blackbox: the provider is closed');
     const paths = await resolveKeyPaths(layout.root, keysDir, keyId);
     const file = await readSnapshot(paths.encryptedAbs);
     if (file === undefined) {
@@ -58,17 +66,42 @@ export function createBlackboxStore(options: BlackboxStoreOptions): MaterialStor
     }
     const hit = cache.get(keyId);
     if (hit?.stamp === file.stamp) return hit.key;
+    // A key is a registered file: a .gpg nobody listed (a create that crashed before registering
+    // it, or someone's stray file) is not read, and admin re-encryptions would pass it by.
+    if (!(await readFiles(layout.filesFile)).includes(paths.plainRel)) return undefined;
     const name = `${paths.plainRel}.gpg`;
     const plaintext = await decryptFile(file.bytes, identity, name);
     let key: StoredKey;
     try {
       key = parseKeyFile(plaintext, { keyId, file: name, plainCreatedAt: file.mtime.toISOString() });
+    } catch (error) {
+      throw isKeystoreError(error, 'Corrupted') ? new NotAKeyFile(error.message) : error;
     } finally {
       plaintext.fill(0);
     }
     // The key it replaces is not zeroed: a call in flight may still be wrapping with it.
     cache.set(keyId, { stamp: file.stamp, key });
     return key;
+  }
+
+  /**
+   * A new key's file must not clash with a registered one: `a` and `a/b` cannot both be files
+   * (`blackbox_postdeploy` would fail on the directory), and names that differ only by case are
+   * one file on macOS and Windows.
+   */
+  async function checkNewKeyPath(plainRel: string): Promise<void> {
+    const lower = plainRel.toLowerCase();
+    for (const entry of await readFiles(layout.filesFile)) {
+      const other = entry.toLowerCase();
+      if (other === lower && entry !== plainRel) {
+        throw new InvalidArgument(`blackbox: ${plainRel} differs from the registered ${entry} only by case`);
+      }
+      if (other.startsWith(`${lower}/`) || lower.startsWith(`${other}/`)) {
+        throw new InvalidArgument(
+          `blackbox: ${plainRel} and the registered ${entry} cannot both be files (one is the other's directory)`,
+        );
+      }
+    }
   }
 
   return {
@@ -80,8 +113,14 @@ export function createBlackboxStore(options: BlackboxStoreOptions): MaterialStor
       for (const entry of await readFiles(layout.filesFile)) {
         const keyId = keyIdOf(keysDir, entry);
         if (keyId === undefined) continue; // a registered file that is not one of our keys
-        const key = await load(keyId);
-        if (key !== undefined) keys.push(key);
+        try {
+          const key = await load(keyId);
+          if (key !== undefined) keys.push(key);
+        } catch (error) {
+          // A registered file under keysDir that decrypts but holds no key (a certificate, say) is
+          // not a key: left out. Any other failure (not decryptable, missing) is loud.
+          if (!(error instanceof NotAKeyFile)) throw error;
+        }
       }
       return keys;
     },
@@ -89,7 +128,14 @@ export function createBlackboxStore(options: BlackboxStoreOptions): MaterialStor
       return lock.run(async () => {
         checkExpectedLatest(key.keyId, await load(key.keyId), expectedLatest);
         const recipients = await admins.current();
+        // A key file its own writer cannot read back breaks this deployment at its next start.
+        if (!recipients.some((r) => r.fingerprint === identity.fingerprint)) {
+          throw new AccessDenied(
+            `blackbox: the identity ${identity.fingerprint} is not among the admins of blackbox-admins.txt; writing would lock it out of ${key.keyId}`,
+          );
+        }
         const paths = await resolveKeyPaths(layout.root, keysDir, key.keyId);
+        if (expectedLatest === 0) await checkNewKeyPath(paths.plainRel);
         const plaintext = serializeKeyFile(key);
         let ciphertext: Uint8Array;
         try {

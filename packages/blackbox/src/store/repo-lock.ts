@@ -1,4 +1,5 @@
-import { open, rm, stat, utimes } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { link, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ConfigError, Conflict } from '@keystore/core/provider';
 
@@ -30,25 +31,16 @@ export class RepoLock {
   }
 
   async #locked<T>(task: () => Promise<T>): Promise<T> {
+    const token = randomBytes(16).toString('hex');
     const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      try {
-        const handle = await open(this.#path, 'wx', 0o600);
-        await handle.close();
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const since = await stat(this.#path).then(
-          (s) => Date.now() - s.mtimeMs,
-          () => 0,
+    while (!(await this.#tryCreate(token))) {
+      if (await this.#takeOverStale()) continue;
+      if (Date.now() > deadline) {
+        throw new Conflict(
+          `blackbox: another writer holds ${this.#path}; try again (remove it if no writer runs)`,
         );
-        if (since > STALE_MS) await rm(this.#path, { force: true });
-        else if (Date.now() > deadline) {
-          throw new Conflict(
-            `blackbox: another writer holds ${this.#path}; try again (remove it if no writer runs)`,
-          );
-        } else await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const heartbeat = setInterval(() => {
       const now = new Date();
@@ -60,8 +52,55 @@ export class RepoLock {
       return await task();
     } finally {
       clearInterval(heartbeat);
-      await rm(this.#path, { force: true });
+      await this.#release(token);
     }
+  }
+
+  /** Creates the lock file holding our token; false if one exists. */
+  async #tryCreate(token: string): Promise<boolean> {
+    try {
+      const handle = await open(this.#path, 'wx', 0o600);
+      try {
+        await handle.writeFile(token);
+      } finally {
+        await handle.close();
+      }
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Moves a dead writer's lock out of the way, atomically: of several waiters
+   * that all saw it stale, one rename succeeds. If what was renamed is not
+   * the file seen stale (another waiter took over and made a fresh lock in
+   * between), it is put back.
+   */
+  async #takeOverStale(): Promise<boolean> {
+    const seen = await stat(this.#path).catch(() => undefined);
+    if (seen === undefined) return true;
+    if (Date.now() - seen.mtimeMs <= STALE_MS) return false;
+    const aside = `${this.#path}.${randomBytes(6).toString('hex')}.stale`;
+    try {
+      await rename(this.#path, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw error;
+    }
+    const moved = await stat(aside);
+    if (moved.ino !== seen.ino || moved.dev !== seen.dev) {
+      await link(aside, this.#path).catch(() => undefined);
+    }
+    await rm(aside, { force: true });
+    return true;
+  }
+
+  /** Removes the lock file only if it is still ours (a writer that outlived the stale limit may have lost it). */
+  async #release(token: string): Promise<void> {
+    const held = await readFile(this.#path, 'utf8').catch(() => undefined);
+    if (held === token) await rm(this.#path, { force: true });
   }
 }
 
