@@ -12,6 +12,8 @@ export interface CachedProviderStats {
   readonly dropped: number;
   /** Invalidations applied: by this wrapper's own changes, and heard from other processes. */
   readonly invalidations: number;
+  /** Whether the connection is ready now (until it is, every lookup skips Redis: nothing waits for it). */
+  readonly connected: boolean;
   /** Whether the invalidation channel is subscribed now (while not, the L1's age bounds staleness). */
   readonly subscribed: boolean;
   /** The connection's own counters (timeouts, offline, connection errors, ...). */

@@ -85,6 +85,7 @@ export async function cacheInFront(
       errors: c.errors,
       dropped: c.dropped + redis.dropped,
       invalidations: c.invalidations,
+      connected: options.connection.ready,
       subscribed: channel.active,
       redis,
     };

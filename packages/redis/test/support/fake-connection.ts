@@ -46,8 +46,8 @@ export class FakeRedis {
         return listeners.length;
       },
       subscribe: async (channel, listener) => {
-        let set = this.listeners.get(channel);
-        if (set === undefined) this.listeners.set(channel, (set = new Set()));
+        const set = this.listeners.get(channel) ?? new Set<SubscriptionListener>();
+        this.listeners.set(channel, set);
         set.add(listener);
         return {
           active: true,
