@@ -238,6 +238,37 @@ describe('the cache in front of a material provider (key records)', () => {
     expect(cachedB.stats().invalidations).toBeGreaterThanOrEqual(1);
   });
 
+  it('a load that began before an invalidation is never stored (the next lookup loads again)', async () => {
+    const redis = new FakeRedis();
+    const { provider, counts } = await countingMaterialProvider(['k']);
+    const store = materialStoreOf(provider);
+    if (store === undefined) throw new Error('no store');
+    const load = store.load.bind(store);
+    let release: () => void = () => {};
+    let slow = true;
+    store.load = async (keyId) => {
+      const key = await load(keyId); // read now: the value before the rotation
+      if (slow) await new Promise<void>((resolve) => (release = resolve));
+      return key;
+    };
+    const cached = await cachedOverFake(provider, redis);
+    const pending = cached.wrapKey({ keyId: 'k', plaintext: new Uint8Array(32), context });
+    await tick();
+    slow = false;
+    // Another process rotates while this one's load still runs; its message arrives first.
+    const other = await cachedOverFake(createMaterialProvider(store), redis);
+    await other.rotateKey?.('k');
+    await tick();
+    expect(cached.stats().invalidations).toBe(1);
+    release();
+    expect((await pending).version).toBe(1);
+    // Neither the L1 nor Redis kept version 1's record: the next wrap uses version 2.
+    expect((await cached.wrapKey({ keyId: 'k', plaintext: new Uint8Array(32), context })).version).toBe(2);
+    const fresh = await cachedOverFake(createMaterialProvider(store), redis);
+    expect((await fresh.wrapKey({ keyId: 'k', plaintext: new Uint8Array(32), context })).version).toBe(2);
+    expect(counts.load).toBeGreaterThanOrEqual(3);
+  });
+
   it('a pub/sub gap clears the L1', async () => {
     const redis = new FakeRedis();
     const { provider, counts } = await countingMaterialProvider(['k']);
