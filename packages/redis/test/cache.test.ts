@@ -269,6 +269,38 @@ describe('the cache in front of a material provider (key records)', () => {
     expect(counts.load).toBeGreaterThanOrEqual(3);
   });
 
+  it("decrypts another process's newer version before its message arrives (a stale record is reloaded once)", async () => {
+    const redis = new FakeRedis();
+    const memory = await createMemoryProvider({ keys: ['k'] });
+    const store = materialStoreOf(memory);
+    if (store === undefined) throw new Error('no store');
+    const ksA = new Keystore({
+      provider: await cachedOverFake(createMaterialProvider(store), redis),
+      allowedKeys: '*',
+    });
+    const cachedB = await cachedOverFake(createMaterialProvider(store), redis);
+    const ksB = new Keystore({ provider: cachedB, allowedKeys: '*' });
+    await ksB.encrypt('warm', { key: 'k', context }); // B's L1: version 1 only
+    redis.held = [];
+    await ksA.rotate('k');
+    const fresh = await ksA.encrypt('v2', { key: 'k', context });
+    expect(ksA.inspect(fresh).version).toBe(2);
+    expect(Buffer.from(await ksB.decrypt(fresh, { context })).toString()).toBe('v2');
+    // A version that exists nowhere still fails as without the cache (after one reload).
+    const loads = { n: 0 };
+    const load = store.load.bind(store);
+    store.load = async (keyId) => {
+      loads.n++;
+      return load(keyId);
+    };
+    const dk = await cachedB.generateDataKey?.({ keyId: 'k', length: 32, context });
+    const error = await cachedB
+      .unwrapKey({ ...(dk as DataKey).wrapped, version: 99, context })
+      .catch((e: unknown) => e);
+    expect(loads.n).toBe(1);
+    expect(isKeystoreError(error, 'KeyNotFound')).toBe(true);
+  });
+
   it('a pub/sub gap clears the L1', async () => {
     const redis = new FakeRedis();
     const { provider, counts } = await countingMaterialProvider(['k']);

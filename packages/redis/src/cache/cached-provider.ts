@@ -8,6 +8,7 @@ import { cachingStore } from './caching-store.js';
 import { materialEntryName } from './entry-names.js';
 import { InvalidationChannel } from './invalidation-channel.js';
 import { L1Cache } from './l1-cache.js';
+import { retryingStale } from './retry-stale.js';
 import { type OnRedisError, TieredCache } from './tiered-cache.js';
 
 /** A provider behind the cache: answers as the provider would, and says what the cache did. */
@@ -93,7 +94,9 @@ export async function cacheInFront(
   const cached =
     store === undefined
       ? cachingProvider(provider, tiered, { close, stats })
-      : Object.assign(createMaterialProvider(cachingStore(store, tiered, close)), { stats });
+      : Object.assign(retryingStale(createMaterialProvider(cachingStore(store, tiered, close)), tiered), {
+          stats,
+        });
 
   try {
     await channel.listen({ heard: (tag) => tiered.heard(tag), gap: () => tiered.clearLocal() });

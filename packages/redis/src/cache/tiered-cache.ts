@@ -193,6 +193,15 @@ export class TieredCache {
     }
   }
 
+  /** This process found the tag's entry stale: drop it here and in Redis, without telling anyone. */
+  async forget(tag: string): Promise<void> {
+    try {
+      await this.#o.redis.delete(this.#dropLocal(tag));
+    } catch (error) {
+      this.#redisFailed(error);
+    }
+  }
+
   /** Another process changed a tag's key: drop it here, and its Redis entries this process knew of. */
   heard(tag: string): void {
     const names = this.#dropLocal(tag);

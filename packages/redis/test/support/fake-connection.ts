@@ -10,6 +10,8 @@ export class FakeRedis {
   readonly commands: string[] = [];
   /** Every command fails as against a Redis that is down. */
   down = false;
+  /** Published messages wait here instead of being delivered (a slow pub/sub). */
+  held: (() => void)[] | undefined;
 
   connection(counters = new CacheCounters()): RedisConnection & { counters: CacheCounters } {
     const run = (name: string) => {
@@ -39,10 +41,12 @@ export class FakeRedis {
       publish: async (channel, message) => {
         run('publish');
         const listeners = [...(this.listeners.get(channel) ?? [])];
-        // Delivered later, as over a network.
-        setImmediate(() => {
+        const deliver = () => {
           for (const l of listeners) l.onMessage(message);
-        });
+        };
+        // Delivered later, as over a network.
+        if (this.held === undefined) setImmediate(deliver);
+        else this.held.push(deliver);
         return listeners.length;
       },
       subscribe: async (channel, listener) => {
