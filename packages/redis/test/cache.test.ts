@@ -321,12 +321,14 @@ describe('the cache in front of a material provider (key records)', () => {
     const token = redis.values.get(name) ?? '';
     // Another "process" (empty L1) reads the tampered value.
     const other = await cachedOverFake(provider, redis);
-    redis.values.set(name, `${token.slice(0, 20)}${token[20] === 'A' ? 'B' : 'A'}${token.slice(21)}`);
+    const tampered = `${token.slice(0, 20)}${token[20] === 'A' ? 'B' : 'A'}${token.slice(21)}`;
+    redis.values.set(name, tampered);
     await other.wrapKey({ keyId: 'k', plaintext: new Uint8Array(32), context });
     expect(other.stats().dropped).toBe(1);
     expect(counts.load).toBe(2);
     // Deleted, then stored afresh from the store.
-    expect(redis.values.get(name)).not.toBe(token);
+    expect(redis.values.get(name)).not.toBe(tampered);
+    expect(redis.commands.filter((c) => c === 'del').length).toBeGreaterThanOrEqual(1);
   });
 });
 
