@@ -7,7 +7,7 @@ import {
   secretRefSchema,
 } from '@keystore/core/provider';
 import { z } from 'zod';
-import { closingAlso } from './closing-also.js';
+import { type CachedProvider, cacheInFront } from './cache/cached-provider.js';
 import { ValueCodec } from './codec/value-codec.js';
 import { checkConnectionShape, connectionFields } from './connection/connection-config.js';
 import { createRedisConnection, type RedisConnection } from './connection/redis-connection.js';
@@ -99,19 +99,40 @@ export function openRedisCache(
   return { connection, cache, counters };
 }
 
+/** Opens the cache for `provider` and puts it in front (the `wrap` of `keystoreCache`, and `withRedisCache`). */
+export async function cacheProvider(
+  provider: KeyProvider,
+  config: RedisCacheConfig,
+  context: CacheContext,
+): Promise<CachedProvider> {
+  const { connection, cache, counters } = openRedisCache(config, context);
+  try {
+    return await cacheInFront(provider, {
+      connection,
+      cache,
+      counters,
+      prefix: config.prefix,
+      namespace: context.namespace,
+      ttlSeconds: config.ttlSeconds,
+      ...(config.l1 === undefined ? {} : { l1: config.l1 }),
+      onRedisError: config.onRedisError,
+    });
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
+}
+
 /**
- * The `redis` cache type for `createKeystore`. For now `wrap` opens the
- * connection and closes it with the provider, and returns the provider
- * otherwise unchanged: the caching itself (L1, single flight, data keys,
- * invalidation) is not built yet.
+ * The `redis` cache type for `createKeystore`: every provider the
+ * configuration builds (each recipient's) gets its own cache in front,
+ * under its namespace. Data-key reuse (`dataKeyReuse`) is validated but
+ * not built yet.
  */
 export const keystoreCache = defineCache<RedisCacheConfig>({
   type: 'redis',
   parseConfig(config) {
     return parseConfig(redisCacheConfigSchema, config, 'cache');
   },
-  async wrap(provider: KeyProvider, config, context) {
-    const { connection } = openRedisCache(config, context);
-    return closingAlso(provider, () => connection.close());
-  },
+  wrap: cacheProvider,
 });

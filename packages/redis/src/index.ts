@@ -1,3 +1,6 @@
+export type { CachedProviderStats } from './cache/cache-stats.js';
+export { type CachedProvider, DEFAULT_L1 } from './cache/cached-provider.js';
+export { type WithRedisCacheOptions, withRedisCache } from './cache/with-redis-cache.js';
 export { MAX_TOKEN_CHARS, ValueCodec, type ValueCodecOptions } from './codec/value-codec.js';
 export { VALUE_FORMAT_VERSION } from './codec/value-format.js';
 export { FAIL_FAST_OPTIONS } from './connection/client-options.js';
@@ -12,6 +15,7 @@ export { MAX_RECONNECT_DELAY_MS } from './connection/retry-strategy.js';
 export type { RedisCacheStats } from './connection/stats.js';
 export type { Subscription, SubscriptionListener } from './connection/subscriber.js';
 export {
+  cacheProvider,
   keystoreCache,
   type OpenedRedisCache,
   openRedisCache,

@@ -1,0 +1,40 @@
+import { createHash } from 'node:crypto';
+import { canonicalContext, type UnwrapKeyInput } from '@keystore/core/provider';
+
+/**
+ * Names of cache entries (under the cache's `prefix + namespace + ':'`).
+ * Each is a SHA-256 digest, so a name reveals neither a key id nor a wrapped
+ * key nor a context, and nothing of a key.
+ */
+
+/** SHA-256 hex of a key id: an entry's invalidation tag, and the material entry's name. */
+export function keyTag(keyId: string): string {
+  return createHash('sha256').update(keyId, 'utf8').digest('hex');
+}
+
+/** The entry holding a material store's record of `keyId` (all its versions). */
+export function materialEntryName(tag: string): string {
+  return `m:${tag}`;
+}
+
+function lengthPrefixed(hash: ReturnType<typeof createHash>, bytes: Uint8Array): void {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(bytes.length);
+  hash.update(length).update(bytes);
+}
+
+/**
+ * The entry holding the unwrapped data key of `input`: a digest of key id,
+ * version, wrapped key and the context's canonical bytes (core's encoding),
+ * each length-prefixed so that no two inputs share a name.
+ */
+export function dataKeyEntryName(input: UnwrapKeyInput): string {
+  const hash = createHash('sha256');
+  lengthPrefixed(hash, Buffer.from(input.keyId, 'utf8'));
+  const version = Buffer.alloc(8);
+  version.writeBigUInt64BE(BigInt(input.version));
+  hash.update(version);
+  lengthPrefixed(hash, input.ciphertext);
+  lengthPrefixed(hash, canonicalContext(input.context));
+  return `d:${hash.digest('hex')}`;
+}

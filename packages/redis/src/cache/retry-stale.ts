@@ -1,0 +1,25 @@
+import { isKeystoreError, type KeyProvider, type UnwrapKeyInput } from '@keystore/core/provider';
+import { keyTag } from './entry-names.js';
+import type { TieredCache } from './tiered-cache.js';
+
+/**
+ * For a material provider over the caching store: an unwrap that names a
+ * version the cached record lacks (another process rotated, and its message
+ * has not arrived yet) forgets the record and tries once more from the
+ * store, so a new envelope from another process decrypts at once rather
+ * than after the invalidation bound. A version the store lacks too fails
+ * as it would without the cache.
+ */
+export function retryingStale(provider: KeyProvider, tiered: TieredCache): KeyProvider {
+  const unwrapKey = provider.unwrapKey.bind(provider);
+  provider.unwrapKey = async (input: UnwrapKeyInput) => {
+    try {
+      return await unwrapKey(input);
+    } catch (error) {
+      if (!isKeystoreError(error, 'KeyNotFound')) throw error;
+      await tiered.forget(keyTag(input.keyId));
+      return unwrapKey(input);
+    }
+  };
+  return provider;
+}

@@ -1,0 +1,277 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runConformanceSuite } from '@keystore/conformance';
+import {
+  createFileProvider,
+  createMemoryProvider,
+  Fernet,
+  isKeystoreError,
+  type KeyProvider,
+  Keystore,
+} from '@keystore/core';
+import { materialStoreOf } from '@keystore/core/provider';
+import { requireService } from '@keystore/test-infra/vitest';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CachedProvider, type WithRedisCacheOptions, withRedisCache } from '../src/index.js';
+import { opaque } from './support/cached.js';
+import { freePort } from './support/private-redis.js';
+import { Secrets } from './support/recording.js';
+import { SecretScan } from './support/secret-scan.js';
+
+const redis = await requireService('redis');
+const url = redis.env.REDIS_URL ?? '';
+const run = randomBytes(6).toString('hex');
+const prefix = `kstest:${run}:`;
+const cacheKey = Fernet.generateKey();
+const context = { table: 'patients', id: '4711' };
+const SENTINEL = `cache-sentinel-${randomBytes(12).toString('hex')}`;
+const secrets = new Secrets();
+const dir = mkdtempSync(join(tmpdir(), 'kstest-rcache-'));
+/** A bare client of the test's own, to look at what the cache left in Redis. */
+const raw = new Redis(url, { lazyConnect: true });
+
+const options = (extra: Partial<WithRedisCacheOptions> = {}): WithRedisCacheOptions => ({
+  url: { value: url },
+  cacheKey: { value: cacheKey },
+  prefix,
+  ttlSeconds: 120,
+  l1: { maxEntries: 100, ttlSeconds: 5 },
+  ...extra,
+});
+
+afterAll(async () => {
+  if (raw.status !== 'wait') {
+    const keys = await scanKeys();
+    if (keys.length > 0) await raw.del(...keys);
+    raw.disconnect();
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function scanKeys(): Promise<string[]> {
+  if (raw.status === 'wait') await raw.connect();
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
+}
+
+/** Until the connection is ready and the channel subscribed: before, the cache skips Redis (it never waits for it). */
+async function untilSubscribed(provider: CachedProvider, ms = 5_000): Promise<CachedProvider> {
+  const started = performance.now();
+  while (!provider.stats().subscribed || !provider.stats().connected) {
+    if (performance.now() - started > ms) throw new Error(`not subscribed within ${ms} ms`);
+    await sleep(2);
+  }
+  return provider;
+}
+
+/**
+ * The provider with its store's material recorded, behind the cache, with
+ * what it hands out recorded; `opaque` hides the store, so unwrapped data
+ * keys are what is cached.
+ */
+async function cachedRecorded(inner: KeyProvider, namespace: string, asOpaque = false): Promise<KeyProvider> {
+  const store = materialStoreOf(inner);
+  if (store !== undefined) secrets.recordStore(store);
+  const behind = asOpaque ? opaque(inner).provider : inner;
+  return secrets.recordProvider(await untilSubscribed(await withRedisCache(behind, options({ namespace }))));
+}
+
+const ns = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
+
+describe.skipIf(redis.skip)('conformance with the cache in front', () => {
+  describe('memory', () => {
+    runConformanceSuite({
+      name: 'redis-cache(memory)',
+      describe,
+      it,
+      factory: async () => ({ provider: await cachedRecorded(await createMemoryProvider(), ns('memory')) }),
+    });
+  });
+
+  describe('memory, seen as a provider without a store (unwrapped data keys cached)', () => {
+    runConformanceSuite({
+      name: 'redis-cache(opaque memory)',
+      describe,
+      it,
+      factory: async () => ({
+        provider: await cachedRecorded(await createMemoryProvider(), ns('opaque'), true),
+      }),
+    });
+  });
+
+  describe('file', () => {
+    runConformanceSuite({
+      name: 'redis-cache(file)',
+      describe,
+      it,
+      factory: async () => {
+        const path = join(dir, `${ns('conformance')}.keystore.json`);
+        // A raw key, not a password: scrypt per fixture would spend the shared cores on nothing.
+        const file = await createFileProvider({ path, masterKey: randomBytes(32), create: true });
+        return { provider: await cachedRecorded(file, ns('file')) };
+      },
+    });
+  });
+});
+
+describe.skipIf(redis.skip)('what the conformance runs left in Redis', () => {
+  it('a sentinel through the cache, then: no value holds any data key, material or sentinel in the clear', async () => {
+    for (const asOpaque of [false, true]) {
+      const inner = await createMemoryProvider({ keys: ['sentinel'] });
+      const provider = await cachedRecorded(inner, ns('sentinel'), asOpaque);
+      const keystore = new Keystore({ provider, allowedKeys: '*' });
+      const envelope = await keystore.encrypt(SENTINEL, { key: 'sentinel', context });
+      await keystore.decrypt(envelope, { context });
+      await keystore.close();
+    }
+
+    const keys = await scanKeys();
+    const values = await Promise.all(
+      keys.map(async (k) => ({ k, v: await raw.get(k), ttl: await raw.ttl(k) })),
+    );
+    expect(keys.length).toBeGreaterThan(20);
+    expect(secrets.all.length).toBeGreaterThan(100);
+    const kinds = new Set<string>();
+    const scan = new SecretScan([
+      ...secrets.all,
+      Buffer.from(SENTINEL),
+      Buffer.from('conformance-sentinel-'),
+    ]);
+    // The scan can fail: a secret written into a value in any encoding is found.
+    const planted = secrets.all[secrets.all.length - 1] as Buffer;
+    for (const encoding of ['hex', 'base64', 'base64url', 'latin1'] as const) {
+      expect(scan.hits(`gAAAAA${planted.toString(encoding)}xyz`)).toBeGreaterThan(0);
+    }
+    expect(scan.hits(`x${SENTINEL}`)).toBe(1);
+    for (const { k, v, ttl } of values) {
+      expect(k).toMatch(new RegExp(`^${prefix}[a-z]+-[0-9a-f]{8}:(m|d):[0-9a-f]{64}$`));
+      kinds.add(k.split(':').at(-2) as string);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(120);
+      const text = v ?? '';
+      expect(text).toMatch(/^gAAAAA[A-Za-z0-9_-]+=*$/);
+      expect(scan.hits(text)).toBe(0);
+      expect(scan.hits(Buffer.from(text, 'base64url').toString('latin1'))).toBe(0);
+    }
+    expect(kinds).toEqual(new Set(['m', 'd']));
+    console.info(`no-plaintext scan: ${keys.length} values, ${scan.size} distinct secrets, none found`);
+  });
+});
+
+describe.skipIf(redis.skip)('two processes over one keystore file', () => {
+  it('rotate in one: the other uses the new version once the message arrives (well within the L1 ttl)', async () => {
+    const path = join(dir, `${ns('shared')}.keystore.json`);
+    const masterKey = randomBytes(32);
+    const first = await createFileProvider({ path, masterKey, create: true });
+    await first.createKey?.('patients');
+    const second = await createFileProvider({ path, masterKey });
+    const namespace = ns('file');
+    // Two wrappers, two connections each, as two processes would have.
+    const a = await withRedisCache(first, options({ namespace, l1: { maxEntries: 100, ttlSeconds: 60 } }));
+    const b = await withRedisCache(second, options({ namespace, l1: { maxEntries: 100, ttlSeconds: 60 } }));
+    await Promise.all([untilSubscribed(a), untilSubscribed(b)]);
+    const ksA = new Keystore({ provider: a, allowedKeys: '*' });
+    const ksB = new Keystore({ provider: b, allowedKeys: '*' });
+    const old = await ksB.encrypt('v1', { key: 'patients', context });
+    expect(ksB.inspect(old).version).toBe(1); // B's L1 now holds version 1 for 60 s
+
+    const rotated = performance.now();
+    await ksA.rotate('patients');
+    let version = 1;
+    while (version !== 2 && performance.now() - rotated < 2_000) {
+      version = ksB.inspect(await ksB.encrypt('x', { key: 'patients', context })).version;
+      if (version !== 2) await sleep(1);
+    }
+    const ms = performance.now() - rotated;
+    expect(version).toBe(2);
+    expect(ms).toBeLessThan(1_000);
+    expect(b.stats().invalidations).toBe(1);
+    console.info(`rotation seen by the other wrapper after ${ms.toFixed(1)} ms`);
+    // And a version-2 envelope of A's decrypts in B; the old one still does.
+    const fresh = await ksA.encrypt('v2', { key: 'patients', context });
+    expect(Buffer.from(await ksB.decrypt(fresh, { context })).toString()).toBe('v2');
+    expect(Buffer.from(await ksB.decrypt(old, { context })).toString()).toBe('v1');
+    await Promise.all([ksA.close(), ksB.close()]);
+  });
+});
+
+describe.skipIf(redis.skip)('Redis failing', () => {
+  it('down (a closed port), fail-open: encrypt, decrypt and rotate succeed from the provider, errors counted', async () => {
+    const closed = `redis://127.0.0.1:${await freePort()}`;
+    const cached = await withRedisCache(
+      await createMemoryProvider({ keys: ['k'] }),
+      options({ url: { value: closed } }),
+    );
+    const keystore = new Keystore({ provider: cached, allowedKeys: '*' });
+    const started = performance.now();
+    const envelope = await keystore.encrypt('AB+', { key: 'k', context });
+    await keystore.rotate('k');
+    const again = await keystore.encrypt('AB+', { key: 'k', context });
+    expect(keystore.inspect(again).version).toBe(2);
+    for (const e of [envelope, again]) {
+      expect(Buffer.from(await keystore.decrypt(e, { context })).toString()).toBe('AB+');
+    }
+    const ms = performance.now() - started;
+    expect(ms).toBeLessThan(500);
+    expect(cached.stats().errors).toBeGreaterThanOrEqual(3);
+    expect(cached.stats().redis.offline).toBe(cached.stats().errors);
+    console.info(
+      `fail-open with Redis down: 6 calls in ${ms.toFixed(1)} ms, ${cached.stats().errors} Redis errors`,
+    );
+    await keystore.close();
+  });
+
+  it('down, fail-closed: a call that needs Redis fails with ProviderUnavailable', async () => {
+    const closed = `redis://127.0.0.1:${await freePort()}`;
+    const cached = await withRedisCache(
+      await createMemoryProvider({ keys: ['k'] }),
+      options({ url: { value: closed }, onRedisError: 'fail-closed' }),
+    );
+    const keystore = new Keystore({ provider: cached, allowedKeys: '*' });
+    const error = await keystore.encrypt('AB+', { key: 'k', context }).catch((e: unknown) => e);
+    expect(isKeystoreError(error, 'ProviderUnavailable')).toBe(true);
+    expect((error as Error).message).not.toContain(cacheKey);
+    await keystore.close();
+  });
+
+  it('a tampered value in Redis is dropped, counted, deleted, and the provider answers', async () => {
+    const namespace = ns('tamper');
+    const memory = await createMemoryProvider({ keys: ['k'] });
+    const writer = await untilSubscribed(await withRedisCache(memory, options({ namespace })));
+    const ksWriter = new Keystore({ provider: writer, allowedKeys: '*' });
+    const envelope = await ksWriter.encrypt('AB+', { key: 'k', context });
+    const [name] = (await scanKeys()).filter((k) => k.startsWith(`${prefix}${namespace}:`));
+    const token = (await raw.get(name as string)) ?? '';
+    const i = 40;
+    const tampered = `${token.slice(0, i)}${token[i] === 'A' ? 'B' : 'A'}${token.slice(i + 1)}`;
+    await raw.set(name as string, tampered, 'EX', 60);
+
+    // A second wrapper over the same store: an empty L1, so it reads Redis.
+    const store = materialStoreOf(memory);
+    if (store === undefined) throw new Error('no store');
+    const { createMaterialProvider } = await import('@keystore/core/provider');
+    const reader = await untilSubscribed(
+      await withRedisCache(createMaterialProvider(store), options({ namespace })),
+    );
+    const ksReader = new Keystore({ provider: reader, allowedKeys: '*' });
+    expect(Buffer.from(await ksReader.decrypt(envelope, { context })).toString()).toBe('AB+');
+    expect(reader.stats().dropped).toBe(1);
+    expect(reader.stats().hits.redis).toBe(0);
+    // Deleted, then written afresh from the store: a valid value again.
+    const now = await raw.get(name as string);
+    expect(now).not.toBe(tampered);
+    expect(now).toMatch(/^gAAAAA/);
+    await ksReader.close();
+    await ksWriter.close();
+  });
+});
