@@ -1,0 +1,192 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createAwsKmsProvider } from '@keystore/aws-kms';
+import { createBlackboxProvider } from '@keystore/blackbox';
+import { runConformanceSuite } from '@keystore/conformance';
+import { Fernet, type KeyProvider } from '@keystore/core';
+import { requireService } from '@keystore/test-infra/vitest';
+import { createVaultProvider } from '@keystore/vault';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CachedProvider, withRedisCache } from '../src/index.js';
+import { buildMiniBlackboxRepo, type MiniBlackboxRepo } from './support/blackbox-repo.js';
+
+/*
+ * The conformance suite with the cache in front of the providers that talk
+ * to a server: vault (Transit and KV), aws-kms and blackbox. Each suite needs
+ * its own server and Redis; every run has a Redis prefix and key prefixes of
+ * its own (the servers are shared).
+ */
+const redis = await requireService('redis');
+const url = redis.env.REDIS_URL ?? '';
+const run = randomBytes(6).toString('hex');
+const prefix = `kstest:${run}:`;
+const cacheKey = Fernet.generateKey();
+
+/** Until the connection is ready and the channel subscribed: before, the cache skips Redis. */
+async function untilSubscribed(provider: CachedProvider, ms = 5_000): Promise<CachedProvider> {
+  const started = performance.now();
+  while (!provider.stats().subscribed || !provider.stats().connected) {
+    if (performance.now() - started > ms) throw new Error(`not subscribed within ${ms} ms`);
+    await sleep(2);
+  }
+  return provider;
+}
+
+/** Every wrapper a suite made, by label: the suite's last test checks the cache was in the path. */
+const made = new Map<string, CachedProvider[]>();
+
+const cached = async (provider: KeyProvider, label: string) => {
+  const wrapper = await untilSubscribed(
+    await withRedisCache(provider, {
+      url: { value: url },
+      cacheKey: { value: cacheKey },
+      prefix,
+      namespace: `${label}-${randomBytes(4).toString('hex')}`,
+      ttlSeconds: 120,
+      l1: { maxEntries: 100, ttlSeconds: 5 },
+    }),
+  );
+  made.set(label, [...(made.get(label) ?? []), wrapper]);
+  return wrapper;
+};
+
+/** A conformance run that never hit the cache would have tested the bare provider. */
+function cacheWasUsed(label: string): void {
+  it(`the cache answered some of ${label}'s lookups (L1 hits; Redis hits logged)`, () => {
+    const stats = (made.get(label) ?? []).map((p) => p.stats());
+    const sum = (f: (s: (typeof stats)[number]) => number) => stats.reduce((n, s) => n + f(s), 0);
+    console.info(
+      `${label}: ${stats.length} wrappers, hits l1 ${sum((s) => s.hits.l1)}, redis ${sum((s) => s.hits.redis)}, misses ${sum((s) => s.misses)}, errors ${sum((s) => s.errors)} (timeouts ${sum((s) => s.redis.timeouts)}, offline ${sum((s) => s.redis.offline)}), dropped ${sum((s) => s.dropped)}`,
+    );
+    expect(sum((s) => s.hits.l1)).toBeGreaterThan(0);
+    expect(sum((s) => s.misses)).toBeGreaterThan(0);
+    // Redis errors are not asserted: on a busy machine a command may time out (250 ms), and fail-open goes on.
+    expect(sum((s) => s.dropped)).toBe(0);
+  });
+}
+
+afterAll(async () => {
+  if (redis.skip) return;
+  const raw = new Redis(url);
+  let cursor = '0';
+  do {
+    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await raw.del(...keys);
+  } while (cursor !== '0');
+  raw.disconnect();
+});
+
+const vault = await requireService('vault');
+const transit = {
+  endpoint: vault.env.VAULT_ADDR ?? '',
+  auth: { method: 'token', token: vault.env.VAULT_TOKEN ?? '' },
+  mount: vault.env.VAULT_TRANSIT_MOUNT ?? 'transit',
+} as const;
+
+describe.skipIf(redis.skip || vault.skip)('the cache in front of vault (transit)', () => {
+  // Transit keys cannot be deleted by the provider: a key prefix per run.
+  const keyPrefix = `rconf-${run}-`;
+  runConformanceSuite({
+    name: 'redis-cache(vault transit)',
+    describe,
+    it,
+    factory: async () => ({
+      provider: await cached(await createVaultProvider(transit), 'transit'),
+      keyPrefix,
+      // Redis up, Vault on a closed port (9, discard): the cache must not hide a down provider.
+      unreachable: async () =>
+        cached(await createVaultProvider({ ...transit, endpoint: 'http://127.0.0.1:9' }), 'transit-down'),
+    }),
+  });
+  cacheWasUsed('transit');
+});
+
+describe.skipIf(redis.skip || vault.skip)('the cache in front of vault (kv)', () => {
+  const pathPrefix = `keystore-test-rconf-${run}/`;
+  const kv = {
+    endpoint: vault.env.VAULT_ADDR ?? '',
+    mode: 'kv',
+    auth: { method: 'token', token: vault.env.VAULT_TOKEN ?? '' },
+    mount: vault.env.VAULT_KV_MOUNT ?? 'secret',
+    pathPrefix,
+  } as const;
+  runConformanceSuite({
+    name: 'redis-cache(vault kv)',
+    describe,
+    it,
+    factory: async () => ({
+      provider: await cached(await createVaultProvider(kv), 'kv'),
+      unreachable: async () =>
+        cached(await createVaultProvider({ ...kv, endpoint: 'http://127.0.0.1:9' }), 'kv-down'),
+    }),
+  });
+  cacheWasUsed('kv');
+});
+
+const kms = await requireService('kms');
+const kmsOptions = {
+  region: kms.env.AWS_REGION ?? 'us-east-1',
+  endpoint: kms.env.KMS_ENDPOINT ?? '',
+  credentials: {
+    accessKeyId: kms.env.AWS_ACCESS_KEY_ID ?? 'test',
+    secretAccessKey: kms.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+  },
+};
+
+describe.skipIf(redis.skip || kms.skip)('the cache in front of aws-kms', () => {
+  // KMS keys are only ever scheduled for deletion: an alias prefix per run, retired afterwards.
+  const keyPrefix = `rconf-${run}-`;
+  afterAll(async () => {
+    const provider = await createAwsKmsProvider(kmsOptions);
+    try {
+      for (const { keyId } of await provider.listKeys()) {
+        if (!keyId.startsWith(keyPrefix)) continue;
+        await provider
+          .scheduleKeyDeletion(keyId, { confirm: keyId, pendingWindowInDays: 7 })
+          .catch(() => undefined);
+      }
+    } finally {
+      await provider.close();
+    }
+  });
+  runConformanceSuite({
+    name: 'redis-cache(aws-kms)',
+    describe,
+    it,
+    factory: async () => ({
+      provider: await cached(await createAwsKmsProvider(kmsOptions), 'kms'),
+      keyPrefix,
+      unreachable: async () =>
+        cached(await createAwsKmsProvider({ ...kmsOptions, endpoint: 'http://127.0.0.1:9' }), 'kms-down'),
+    }),
+  });
+  cacheWasUsed('kms');
+});
+
+const gpg = await requireService('gpg');
+const repo: MiniBlackboxRepo | undefined =
+  gpg.skip || redis.skip ? undefined : buildMiniBlackboxRepo(gpg.env.GPG_BIN ?? 'gpg');
+
+describe.skipIf(redis.skip || gpg.skip)('the cache in front of blackbox', () => {
+  afterAll(() => repo?.remove());
+  runConformanceSuite({
+    name: 'redis-cache(blackbox)',
+    describe,
+    it,
+    factory: async () => {
+      if (repo === undefined) throw new Error('no repository');
+      const provider = await createBlackboxProvider({
+        repo: repo.root,
+        identity: repo.armoredSecretKey,
+        passphrase: repo.passphrase,
+      });
+      return {
+        provider: await cached(provider, 'blackbox'),
+        keyPrefix: `rconf-${randomBytes(4).toString('hex')}-`,
+      };
+    },
+  });
+  cacheWasUsed('blackbox');
+});
