@@ -9,6 +9,7 @@ import { createVaultProvider } from '@keystore/vault';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CachedProvider, withRedisCache } from '../src/index.js';
+import { freePort } from './support/private-redis.js';
 import { buildMiniBlackboxRepo, type MiniBlackboxRepo } from './support/blackbox-repo.js';
 
 /*
@@ -123,6 +124,46 @@ describe.skipIf(redis.skip || vault.skip)('the cache in front of vault (kv)', ()
     }),
   });
   cacheWasUsed('kv');
+});
+
+describe.skipIf(redis.skip || vault.skip)('the cache, its Redis down, in front of vault (transit)', () => {
+  // A down cache is not a down provider: with nothing listening on Redis's port, fail-open, the
+  // whole suite passes against Vault (the availability test still sees an unreachable Vault).
+  const keyPrefix = `rconf-${run}-down-`;
+  const wrappers: CachedProvider[] = [];
+  const closedPort = freePort();
+  const downCache = async (provider: KeyProvider) => {
+    const wrapper = await withRedisCache(provider, {
+      url: { value: `redis://127.0.0.1:${await closedPort}` },
+      cacheKey: { value: cacheKey },
+      prefix,
+      ttlSeconds: 120,
+    });
+    wrappers.push(wrapper);
+    return wrapper;
+  };
+  runConformanceSuite({
+    name: 'redis-cache, Redis down (vault transit)',
+    describe,
+    it,
+    factory: async () => ({
+      provider: await downCache(await createVaultProvider(transit)),
+      keyPrefix,
+      unreachable: async () =>
+        downCache(await createVaultProvider({ ...transit, endpoint: 'http://127.0.0.1:9' })),
+    }),
+  });
+  it('Redis was never reached: every lookup went to Vault, each Redis error refused at once', () => {
+    const stats = wrappers.map((w) => w.stats());
+    const sum = (f: (s: (typeof stats)[number]) => number) => stats.reduce((n, s) => n + f(s), 0);
+    console.info(
+      `transit, Redis down: ${stats.length} wrappers, misses ${sum((s) => s.misses)}, errors ${sum((s) => s.errors)}`,
+    );
+    expect(sum((s) => s.hits.redis)).toBe(0);
+    expect(sum((s) => s.errors)).toBeGreaterThan(0);
+    expect(sum((s) => s.redis.offline)).toBe(sum((s) => s.errors));
+    expect(stats.every((s) => !s.connected)).toBe(true);
+  });
 });
 
 const kms = await requireService('kms');
