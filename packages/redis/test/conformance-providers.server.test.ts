@@ -9,8 +9,8 @@ import { createVaultProvider } from '@keystore/vault';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type CachedProvider, withRedisCache } from '../src/index.js';
-import { freePort } from './support/private-redis.js';
 import { buildMiniBlackboxRepo, type MiniBlackboxRepo } from './support/blackbox-repo.js';
+import { freePort } from './support/private-redis.js';
 
 /*
  * The conformance suite with the cache in front of the providers that talk
