@@ -55,7 +55,7 @@ export class DataKeyReuse {
       if (taken !== undefined) return taken;
       let flight = this.#flights.get(name);
       if (flight === undefined) {
-        const started = this.#load(name, make);
+        const started = this.#load(name, input.keyId, make);
         flight = started;
         this.#flights.set(name, started);
         const forget = () => {
@@ -72,7 +72,7 @@ export class DataKeyReuse {
     }
   }
 
-  async #load(name: string, make: () => Promise<DataKey>): Promise<void> {
+  async #load(name: string, keyId: string, make: () => Promise<DataKey>): Promise<void> {
     const epoch = this.#epoch;
     const made = await make();
     try {
@@ -83,7 +83,8 @@ export class DataKeyReuse {
         keyId: made.wrapped.keyId,
         version: made.wrapped.version,
         ciphertext: new Uint8Array(made.wrapped.ciphertext),
-        tag: keyTag(made.wrapped.keyId),
+        // The requested id, as invalidations name it (a provider may record another form of it).
+        tag: keyTag(keyId),
         createdAt: this.#now(),
         messages: 0,
         bytes: 0,
