@@ -17,6 +17,8 @@ interface Reused {
 
 /** Entries kept at most: one per key id and context in use, oldest dropped first. */
 const MAX_ENTRIES = 1000;
+/** Tries to take a reused key before a caller gets one of its own. */
+const MAX_ATTEMPTS = 4;
 
 /**
  * Data-key reuse for encryption: `generateDataKey` for one key id, context
@@ -50,7 +52,9 @@ export class DataKeyReuse {
     const bytes = input.plaintextBytes;
     if (bytes === undefined || bytes > this.#limits.maxBytes) return make();
     const name = entryName(input);
-    for (;;) {
+    // Others may use up each new key first (or an invalidation end it) before this caller's turn:
+    // after a few tries it gets a key of its own rather than waiting on and on.
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const taken = this.#take(name, bytes);
       if (taken !== undefined) return taken;
       let flight = this.#flights.get(name);
@@ -70,6 +74,7 @@ export class DataKeyReuse {
         if (!(error instanceof StaleDataKey)) throw error;
       }
     }
+    return make();
   }
 
   async #load(name: string, keyId: string, make: () => Promise<DataKey>): Promise<void> {
