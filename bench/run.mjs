@@ -34,7 +34,13 @@ import { blackboxCases, blackboxOpenpgp, buildRepo, gpgBinary } from './cases/bl
 import { envelopeContenders } from './cases/envelope.mjs';
 import { floorContender } from './cases/floor.mjs';
 import { kmsRoundTripContenders, kmsServer } from './cases/kms.mjs';
-import { decryptContenders, keyFetchCase, redisLibraries, redisServer } from './cases/redis.mjs';
+import {
+  decryptContenders,
+  keyFetchCase,
+  redisLibraries,
+  redisServer,
+  reuseContenders,
+} from './cases/redis.mjs';
 import { VAULT_MODES, vaultReencryptCase, vaultRoundTripContenders, vaultServer } from './cases/vault.mjs';
 import { check, payloadBytes, payloadText, sameBytes } from './lib/payload.mjs';
 import { median, syncRunner } from './lib/timing.mjs';
@@ -790,6 +796,34 @@ async function runRedis() {
         return {
           provider,
           keyIds: ['patients'],
+          // Then data-key reuse against the Encryption SDK's caching materials manager, same key.
+          async extra() {
+            const libs = {
+              esdk: await import('@aws-crypto/client-node'),
+              clientKms: await import('@aws-sdk/client-kms'),
+            };
+            const reuse = await reuseContenders({
+              core,
+              ...libraries,
+              server,
+              provider,
+              arn,
+              ...libs,
+              kmsConfig: config,
+              versions,
+            });
+            try {
+              const spec = {
+                id: 'redis-reuse-kms',
+                title: 'Reuse round trip 1 KiB, aws-kms',
+                size: 1024,
+                targets: { 'esdk-cached-unsigned': 2 },
+              };
+              return { label: 'aws-kms, data-key reuse', result: await runCase(spec, reuse.contenders) };
+            } finally {
+              await reuse.close();
+            }
+          },
           async close() {
             await provider.close();
             await admin
@@ -859,6 +893,7 @@ async function runRedis() {
         keyIds: made.keyIds,
       });
       out.decrypt.push({ label: p.label, result: await runCase(spec, cases.contenders) });
+      if (made.extra) out.decrypt.push(await made.extra());
     } catch (error) {
       log(`  broken: ${error.message}`);
       out.decrypt.push({ label: p.label, skip: `broken: ${error.message}` });

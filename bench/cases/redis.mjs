@@ -288,3 +288,138 @@ export async function decryptContenders({ core, redis, server, label, provider, 
     },
   };
 }
+
+/** The issue's limits, given alike to ours and to the Encryption SDK's caching materials manager. */
+export const REUSE_LIMITS = { maxAgeSeconds: 60, maxMessages: 1000, maxBytes: 104857600 };
+
+/**
+ * Envelope round trips (encrypt, then decrypt, 1 KiB) with data-key reuse, on one KMS key:
+ * ours is a Keystore over @keystore/aws-kms behind the cache with `dataKeyReuse` (decrypts
+ * served by its L1); against it the AWS Encryption SDK's NodeCachingMaterialsManager over its
+ * KmsKeyringNode with the same limits (maxAge, maxMessagesEncrypted, maxBytesEncrypted; a local
+ * cache of 1000 entries, which caches decryption materials too), default and unsigned suites.
+ */
+export async function reuseContenders({
+  core,
+  redis,
+  server,
+  provider,
+  arn,
+  esdk,
+  clientKms,
+  kmsConfig,
+  versions,
+}) {
+  const run = randomBytes(4).toString('hex');
+  let generated = 0;
+  const shared = new Proxy(provider, {
+    get(target, property) {
+      if (property === 'close') return async () => {};
+      if (property === 'generateDataKey')
+        return (input) => {
+          generated++;
+          return target.generateDataKey(input);
+        };
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const cached = await ready(
+    await redis.withRedisCache(
+      shared,
+      cacheOptions(server, run, core.Fernet.generateKey(), {
+        namespace: 'reuse',
+        dataKeyReuse: REUSE_LIMITS,
+      }),
+    ),
+  );
+  const keystore = new core.Keystore({ provider: cached, defaultKey: 'patients' });
+  const {
+    KmsKeyringNode,
+    NodeCachingMaterialsManager,
+    getLocalCryptographicMaterialsCache,
+    buildClient,
+    getClient,
+    cacheClients,
+    CommitmentPolicy,
+    AlgorithmSuiteIdentifier,
+  } = esdk;
+  const keyring = new KmsKeyringNode({
+    generatorKeyId: arn,
+    clientProvider: cacheClients(getClient(clientKms.KMS, kmsConfig)),
+  });
+  const cmm = new NodeCachingMaterialsManager({
+    backingMaterials: keyring,
+    cache: getLocalCryptographicMaterialsCache(1000),
+    maxAge: REUSE_LIMITS.maxAgeSeconds * 1000,
+    maxMessagesEncrypted: REUSE_LIMITS.maxMessages,
+    maxBytesEncrypted: REUSE_LIMITS.maxBytes,
+  });
+  const { encrypt, decrypt } = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT);
+  const UNSIGNED = AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY;
+  const esdkContender = (id, suiteId, suiteName) => {
+    const roundTrip = async (bytes) => {
+      const { result } = await encrypt(cmm, bytes, {
+        encryptionContext: CONTEXT,
+        plaintextLength: bytes.length,
+        ...(suiteId === undefined ? {} : { suiteId }),
+      });
+      const { plaintext, messageHeader } = await decrypt(cmm, result);
+      if (!Object.entries(CONTEXT).every(([k, v]) => messageHeader.encryptionContext[k] === v))
+        throw new Error('context does not match');
+      return plaintext;
+    };
+    return {
+      id,
+      name: `@aws-crypto/client-node ${versions.esdk} NodeCachingMaterialsManager over KmsKeyringNode, ${suiteName}, same limits, + the caller's context check`,
+      async verify(size) {
+        const bytes = payloadBytes(size);
+        return [check(sameBytes(await roundTrip(bytes), bytes), 'round trip')];
+      },
+      runner(size) {
+        const bytes = payloadBytes(size);
+        return asyncRunner(async () => {
+          if ((await roundTrip(bytes)).length !== size) throw new Error('wrong length');
+        });
+      },
+    };
+  };
+  const bytes1k = payloadBytes(1024);
+  const ours = {
+    id: 'ours',
+    name: `@keystore/aws-kms ${versions.keystoreAwsKms} Keystore behind @keystore/redis with dataKeyReuse (same limits), with a context`,
+    async verify(size) {
+      const bytes = payloadBytes(size);
+      const before = generated;
+      const a = await keystore.encrypt(bytes, { context: CONTEXT });
+      for (let i = 0; i < 9; i++) await keystore.encrypt(bytes, { context: CONTEXT });
+      return [
+        check(sameBytes(await keystore.decrypt(a, { context: CONTEXT }), bytes), 'round trip'),
+        check(generated - before === 1, '10 encryptions, one GenerateDataKey (reused key)'),
+      ];
+    },
+    runner(size) {
+      const bytes = size === 1024 ? bytes1k : payloadBytes(size);
+      return asyncRunner(async () => {
+        const out = await keystore.decrypt(await keystore.encrypt(bytes, { context: CONTEXT }), {
+          context: CONTEXT,
+        });
+        if (out.length !== size) throw new Error('wrong length');
+      });
+    },
+  };
+  return {
+    contenders: [
+      ours,
+      esdkContender('esdk-cached-default', undefined, 'default suite (committing, ECDSA P-384 signed)'),
+      esdkContender(
+        'esdk-cached-unsigned',
+        UNSIGNED,
+        'ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY (committing, unsigned)',
+      ),
+    ],
+    async close() {
+      await keystore.close();
+    },
+  };
+}
