@@ -30,10 +30,17 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { blackboxCases, gpgBinary } from './cases/blackbox.mjs';
+import { blackboxCases, blackboxOpenpgp, buildRepo, gpgBinary } from './cases/blackbox.mjs';
 import { envelopeContenders } from './cases/envelope.mjs';
 import { floorContender } from './cases/floor.mjs';
 import { kmsRoundTripContenders, kmsServer } from './cases/kms.mjs';
+import {
+  decryptContenders,
+  keyFetchCase,
+  redisLibraries,
+  redisServer,
+  reuseContenders,
+} from './cases/redis.mjs';
 import { VAULT_MODES, vaultReencryptCase, vaultRoundTripContenders, vaultServer } from './cases/vault.mjs';
 import { check, payloadBytes, payloadText, sameBytes } from './lib/payload.mjs';
 import { median, syncRunner } from './lib/timing.mjs';
@@ -51,7 +58,7 @@ const HELP = `usage: node bench/run.mjs [options]
   --seconds S     length of one round in seconds (default 1, quick 0.25)
   --python PATH   the Python interpreter (default: $BENCH_PYTHON or python3)
   --only LIST     run only these sections, comma-separated: fernet, envelope, rsa, vault, kms,
-                  blackbox
+                  blackbox, redis
                   (not with --write)
   -h, --help      this text
 `;
@@ -82,7 +89,7 @@ if (!(Number.isInteger(ROUNDS) && ROUNDS > 0) || !(ROUND_SECONDS > 0)) {
   process.exit(2);
 }
 const log = (line) => process.stderr.write(`${line}\n`);
-const SECTIONS = ['fernet', 'envelope', 'rsa', 'vault', 'kms', 'blackbox'];
+const SECTIONS = ['fernet', 'envelope', 'rsa', 'vault', 'kms', 'blackbox', 'redis'];
 const only = args.only === undefined ? SECTIONS : args.only.split(',').map((x) => x.trim());
 if (only.some((x) => !SECTIONS.includes(x)) || (args.only !== undefined && args.write)) {
   process.stderr.write(`bad --only (or --only with --write)\n\n${HELP}`);
@@ -489,6 +496,7 @@ const allCases = (report) => [
   ...report.vault.roundTrip,
   ...report.kms.roundTrip,
   ...report.blackbox.cases,
+  ...report.redis.decrypt.flatMap((d) => (d.result ? [d.result] : [])),
 ];
 
 function fmtRate(x) {
@@ -588,6 +596,7 @@ function markdown(report) {
   if (wanted('vault')) out.push(...vaultMarkdown(report.vault), '');
   if (wanted('kms')) out.push(...kmsMarkdown(report.kms), '');
   if (wanted('blackbox')) out.push(...blackboxMarkdown(report.blackbox), '');
+  if (wanted('redis')) out.push(...redisMarkdown(report.redis), '');
   out.push('### Targets');
   out.push('');
   for (const t of report.targets) {
@@ -685,6 +694,214 @@ function blackboxMarkdown(b) {
   out.push('Each operation awaited before the next:');
   out.push('');
   out.push(...table(b.cases.flatMap(caseRows)));
+  return out;
+}
+
+function redisMarkdown(r) {
+  const out = ['### Redis cache (@keystore/redis)'];
+  out.push('');
+  if (r.skip) return [...out, `Skipped: ${r.skip}.`];
+  out.push(`Server: ${r.server}.`);
+  out.push('');
+  const f = r.keyFetch;
+  if (f === undefined) out.push(`Key fetch: broken (${r.keyFetchError}).`);
+  else {
+    out.push(
+      `Key fetch latency (a cached data key, ${f.valueChars}-character value in Redis), ${f.rows[0].n.toLocaleString('en-US')} fetches per row, each awaited and timed alone, rows interleaved:`,
+    );
+    out.push('');
+    out.push('| fetch | p50 | p99 | p99.9 |', '| --- | ---: | ---: | ---: |');
+    for (const row of f.rows)
+      out.push(
+        `| ${row.name} | ${row.p50.toFixed(1)} µs | ${row.p99.toFixed(1)} µs | ${row.p999.toFixed(1)} µs |`,
+      );
+    out.push('');
+    const t = f.targets;
+    out.push(
+      `L1 hit p99 ${t.l1P99Us.value.toFixed(1)} µs, target < 20 µs: ${t.l1P99Us.met ? 'met' : '**not met**'}. ` +
+        `Redis hit p99 ÷ floor p99 ${t.redisVsFloorP99.value.toFixed(2)}, target <= 2: ${t.redisVsFloorP99.met ? 'met' : '**not met**'} (p50 ÷ p50 ${t.redisVsFloorP50.toFixed(2)}). ` +
+        `While timed: ${f.checks.l1Hits} L1 hits, ${f.checks.redisHits} Redis hits, ${f.checks.providerCalls} provider calls.`,
+    );
+  }
+  for (const d of r.decrypt) {
+    out.push('');
+    if (d.skip) out.push(`${d.label}: skipped (${d.skip}).`);
+    else out.push(...table(caseRows(d.result)));
+  }
+  return out;
+}
+
+async function runRedis() {
+  const root = join(here, '..');
+  const server = redisServer(root);
+  if (server.skip) {
+    log(`\nRedis: skipped (${server.skip})`);
+    return { skip: server.skip, decrypt: [] };
+  }
+  let libraries;
+  try {
+    libraries = await redisLibraries(root);
+  } catch (error) {
+    const skip = `cannot load @keystore/redis or ioredis (run \`pnpm build\` first): ${error.message}`;
+    log(`\nRedis: skipped (${skip})`);
+    return { skip, decrypt: [] };
+  }
+  const out = { server: server.url.replace(/\/\/[^@]*@/, '//'), decrypt: [] };
+  log('\nRedis: key fetch latency');
+  try {
+    out.keyFetch = await keyFetchCase({
+      core,
+      ...libraries,
+      server,
+      rounds: ROUNDS * 2,
+      perRound: args.quick ? 500 : 5000,
+      log,
+    });
+  } catch (error) {
+    out.keyFetchError = error.message;
+    log(`  broken: ${error.message}`);
+  }
+  const providers = [
+    {
+      label: 'vault (transit)',
+      async make() {
+        const vaultS = vaultServer(root);
+        if (vaultS.skip) return { skip: vaultS.skip };
+        const vault = await import('@keystore/vault');
+        const provider = await vault.createVaultProvider(VAULT_MODES[0].options(vaultS));
+        const keyId = `bench-${Math.random().toString(16).slice(2, 10)}`;
+        await provider.createKey(keyId);
+        return { provider, keyIds: [keyId], close: () => provider.close() };
+      },
+    },
+    {
+      label: 'aws-kms',
+      async make() {
+        const kmsS = kmsServer(root);
+        if (kmsS.skip) return { skip: kmsS.skip };
+        const awsKms = await import('@keystore/aws-kms');
+        const config = {
+          region: kmsS.region,
+          endpoint: kmsS.endpoint,
+          credentials: { ...kmsS.credentials },
+          maxAttempts: 3,
+        };
+        const admin = await awsKms.createAwsKmsProvider(config);
+        const keyId = `bench-${Math.random().toString(16).slice(2, 10)}`;
+        await admin.createKey(keyId, {
+          description: 'keystore bench (redis case), deletion scheduled after the run',
+        });
+        const { arn } = await admin.describeKey(keyId);
+        const provider = await awsKms.createAwsKmsProvider({ ...config, keys: { patients: arn } });
+        return {
+          provider,
+          keyIds: ['patients'],
+          // Then data-key reuse against the Encryption SDK's caching materials manager, same key.
+          async extra() {
+            const libs = {
+              esdk: await import('@aws-crypto/client-node'),
+              clientKms: await import('@aws-sdk/client-kms'),
+            };
+            const reuse = await reuseContenders({
+              core,
+              ...libraries,
+              server,
+              provider,
+              arn,
+              ...libs,
+              kmsConfig: config,
+              versions,
+            });
+            try {
+              const spec = {
+                id: 'redis-reuse-kms',
+                title: 'Reuse round trip 1 KiB, aws-kms',
+                size: 1024,
+                targets: { 'esdk-cached-unsigned': 2 },
+              };
+              return { label: 'aws-kms, data-key reuse', result: await runCase(spec, reuse.contenders) };
+            } finally {
+              await reuse.close();
+            }
+          },
+          async close() {
+            await provider.close();
+            await admin
+              .scheduleKeyDeletion(keyId, { confirm: keyId, pendingWindowInDays: 7 })
+              .catch(() => undefined);
+            await admin.close();
+          },
+        };
+      },
+    },
+    {
+      label: 'blackbox',
+      async make() {
+        const gpg = gpgBinary(root);
+        if (gpg.skip) return { skip: gpg.skip };
+        const blackbox = await import('@keystore/blackbox');
+        const { openpgp } = await blackboxOpenpgp(root);
+        const repo = await buildRepo({ gpg: gpg.bin, blackbox, core, openpgp });
+        try {
+          const provider = await blackbox.createBlackboxProvider({
+            repo: repo.root,
+            identity: repo.identities.rsa.plain,
+          });
+          // A material store is cached per key: two keys, so that an L1 of one entry misses on every decrypt.
+          await provider.createKey('records');
+          return {
+            provider,
+            keyIds: ['patients', 'records'],
+            async close() {
+              await provider.close();
+              repo.remove();
+            },
+          };
+        } catch (error) {
+          repo.remove();
+          throw error;
+        }
+      },
+    },
+  ];
+  for (const p of providers) {
+    const spec = {
+      id: `redis-decrypt-${p.label.split(' ')[0]}`,
+      title: `Decrypt 1 KiB, ${p.label}`,
+      size: 1024,
+      targets: {},
+    };
+    let made;
+    try {
+      made = await p.make();
+    } catch (error) {
+      made = { skip: `could not set up: ${error.message}` };
+    }
+    if (made.skip) {
+      log(`\nRedis decrypt, ${p.label}: skipped (${made.skip})`);
+      out.decrypt.push({ label: p.label, skip: made.skip });
+      continue;
+    }
+    let cases;
+    try {
+      cases = await decryptContenders({
+        core,
+        ...libraries,
+        server,
+        label: p.label,
+        provider: made.provider,
+        keyIds: made.keyIds,
+      });
+      out.decrypt.push({ label: p.label, result: await runCase(spec, cases.contenders) });
+      if (made.extra) out.decrypt.push(await made.extra());
+    } catch (error) {
+      log(`  broken: ${error.message}`);
+      out.decrypt.push({ label: p.label, skip: `broken: ${error.message}` });
+    } finally {
+      await cases?.close();
+      await made.close();
+    }
+  }
   return out;
 }
 
@@ -833,6 +1050,7 @@ const report = {
   vault: { roundTrip: [] },
   kms: { roundTrip: [] },
   blackbox: { cases: [] },
+  redis: { decrypt: [] },
   targets: [],
 };
 
@@ -858,6 +1076,7 @@ try {
   if (wanted('vault')) report.vault = await runVault();
   if (wanted('kms')) report.kms = await runKms();
   if (wanted('blackbox')) report.blackbox = await runBlackbox();
+  if (wanted('redis')) report.redis = await runRedis();
 } finally {
   if (python.available) await python.close();
 }

@@ -33,7 +33,7 @@ export function gpgBinary(root) {
 }
 
 /** OpenPGP.js as @keystore/blackbox resolves it: the baseline uses the very copy the package runs on. */
-async function blackboxOpenpgp(root) {
+export async function blackboxOpenpgp(root) {
   const require = createRequire(join(root, 'packages/blackbox/package.json'));
   const path = require.resolve('openpgp');
   const version = JSON.parse(
@@ -48,7 +48,7 @@ async function blackboxOpenpgp(root) {
  * two rotations through our provider make the key 3 versions, written by OpenPGP.js to both.
  * Each admin's key is protected by a passphrase in gpg; the identities are exported armored.
  */
-async function buildRepo({ gpg, blackbox, core, openpgp }) {
+export async function buildRepo({ gpg, blackbox, core, openpgp }) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-blackbox-'));
   const home = join(dir, 'home');
   const root = join(dir, 'repo');

@@ -116,6 +116,7 @@ export async function cacheProvider(
       ttlSeconds: config.ttlSeconds,
       ...(config.l1 === undefined ? {} : { l1: config.l1 }),
       onRedisError: config.onRedisError,
+      ...(config.dataKeyReuse === undefined ? {} : { dataKeyReuse: config.dataKeyReuse }),
     });
   } catch (error) {
     await connection.close();
@@ -126,8 +127,7 @@ export async function cacheProvider(
 /**
  * The `redis` cache type for `createKeystore`: every provider the
  * configuration builds (each recipient's) gets its own cache in front,
- * under its namespace. Data-key reuse (`dataKeyReuse`) is validated but
- * not built yet.
+ * under its namespace, with data-key reuse when `dataKeyReuse` asks for it.
  */
 export const keystoreCache = defineCache<RedisCacheConfig>({
   type: 'redis',

@@ -24,3 +24,5 @@ export {
 } from './definition.js';
 export { EncryptedCache } from './encrypted-cache.js';
 export { type RedisFailure, RedisUnavailable } from './errors.js';
+export { DataKeyReuse } from './reuse/data-key-reuse.js';
+export type { DataKeyReuseLimits } from './reuse/reuse-limits.js';

@@ -2,6 +2,9 @@ import { createMaterialProvider, type KeyProvider, materialStoreOf } from '@keys
 import type { RedisConnection } from '../connection/redis-connection.js';
 import type { CacheCounters } from '../connection/stats.js';
 import type { EncryptedCache } from '../encrypted-cache.js';
+import { DataKeyReuse } from '../reuse/data-key-reuse.js';
+import type { DataKeyReuseLimits } from '../reuse/reuse-limits.js';
+import { reusingDataKeys } from '../reuse/reusing-provider.js';
 import { type CachedProviderStats, WrapperCounters } from './cache-stats.js';
 import { cachingProvider } from './caching-provider.js';
 import { cachingStore } from './caching-store.js';
@@ -31,6 +34,8 @@ export interface CachedProviderOptions {
   readonly ttlSeconds: number;
   readonly l1?: { readonly maxEntries: number; readonly ttlSeconds: number };
   readonly onRedisError: OnRedisError;
+  /** Off when absent: every encryption gets a fresh data key. */
+  readonly dataKeyReuse?: DataKeyReuseLimits;
 }
 
 /**
@@ -53,6 +58,7 @@ export async function cacheInFront(
   const l1 = new L1Cache(l1Options.maxEntries, l1Options.ttlSeconds * 1000);
   const channel = new InvalidationChannel(options.connection, options.prefix, options.namespace);
   const store = materialStoreOf(provider);
+  const reuse = options.dataKeyReuse === undefined ? undefined : new DataKeyReuse(options.dataKeyReuse);
   const tiered = new TieredCache({
     l1,
     redis: options.cache,
@@ -61,6 +67,9 @@ export async function cacheInFront(
     counters,
     ...(store === undefined ? {} : { namesOfTag: (tag: string) => [materialEntryName(tag)] }),
     announce: (tag) => channel.announce(tag),
+    ...(reuse === undefined
+      ? {}
+      : { onDrop: (tag: string | undefined) => (tag === undefined ? reuse.clear() : reuse.dropTag(tag)) }),
   });
 
   let closed: Promise<void> | undefined;
@@ -91,12 +100,13 @@ export async function cacheInFront(
       redis,
     };
   };
-  const cached =
+  const built =
     store === undefined
       ? cachingProvider(provider, tiered, { close, stats })
       : Object.assign(retryingStale(createMaterialProvider(cachingStore(store, tiered, close)), tiered), {
           stats,
         });
+  const cached = reuse === undefined ? built : reusingDataKeys(built, reuse);
 
   try {
     await channel.listen({ heard: (tag) => tiered.heard(tag), gap: () => tiered.clearLocal() });

@@ -24,6 +24,8 @@ export interface TieredCacheOptions {
   readonly namesOfTag?: (tag: string) => readonly string[];
   /** Tells other processes to drop a tag (publish); best effort like every other Redis write. */
   readonly announce?: (tag: string) => Promise<void>;
+  /** Told of every local drop (a tag; undefined: everything), for what is kept beside the tiers (reused data keys). */
+  readonly onDrop?: (tag: string | undefined) => void;
 }
 
 /**
@@ -213,6 +215,7 @@ export class TieredCache {
     this.#epoch++;
     this.#flights.forgetAll();
     this.#o.counters.count('invalidations');
+    this.#o.onDrop?.(tag);
     const names = new Set([...this.#o.l1.dropTag(tag), ...(this.#o.namesOfTag?.(tag) ?? [])]);
     return [...names];
   }
@@ -222,5 +225,6 @@ export class TieredCache {
     this.#epoch++;
     this.#flights.forgetAll();
     this.#o.l1.clear();
+    this.#o.onDrop?.(undefined);
   }
 }
