@@ -75,6 +75,7 @@ export {
   zeroMaterial,
 } from './provider/material-store.js';
 export { isValidProviderType, PROVIDER_TYPE_PATTERN } from './provider/provider-type.js';
+export { createMemoryStore } from './providers/memory/memory-store.js';
 export { type CacheContext, type CacheDefinition, defineCache } from './registry/cache-definition.js';
 export {
   defineProvider,

@@ -1,6 +1,7 @@
 import { ConfigError, InvalidArgument } from '@keystore/core/provider';
-import { adminWithoutKey } from '../pgp/public-keys.js';
+import { type AdminMatch, adminWithoutKey } from '../pgp/public-keys.js';
 import { type BlackboxProviderOptions, openRepository } from '../provider.js';
+import type { BlackboxLayout } from '../repo/layout.js';
 import { readAdmins, writeAdmins } from '../repo/lists.js';
 import type { ReencryptReport } from './file-report.js';
 import { matchListedAdmins } from './match-admins.js';
@@ -26,27 +27,21 @@ function checkAdminLine(admin: unknown): string {
  * listed is not added twice; the files are re-encrypted all the same.
  * @throws InvalidArgument for a malformed admin; ConfigError for a missing key (this or another admin's)
  */
-export async function addBlackboxAdmin(
+export function addBlackboxAdmin(
   options: BlackboxProviderOptions,
   admin: string,
   reencrypt: ReencryptOptions = {},
 ): Promise<ReencryptReport> {
-  checkAdminLine(admin);
-  const repo = await openRepository(options);
-  const { layout } = repo;
-  return lockRepository(layout).run(async () => {
-    const listed = await readAdmins(layout.adminsFile);
+  return changeAdmins(options, admin, reencrypt, async (layout, listed) => {
     const next = listed.includes(admin) ? listed : [...listed, admin];
-    const { matched, missing } = await matchListedAdmins(layout, next);
-    if (missing.includes(admin)) {
+    const match = await matchListedAdmins(layout, next);
+    if (match.missing.includes(admin)) {
       const dataDirAbs = `${layout.root}/${layout.dataDir}`;
       throw new ConfigError(
         `blackbox: admin ${admin} has no public key in ${layout.pubring.path}; import it first, as blackbox_addadmin does: gpg --export ${admin} | gpg --homedir=${dataDirAbs} --import`,
       );
     }
-    if (missing[0] !== undefined) throw adminWithoutKey(missing[0], layout.pubring.path);
-    if (next !== listed) await writeAdmins(layout.adminsFile, next);
-    return reencryptAll(repo, matched, reencrypt);
+    return { next, match };
   });
 }
 
@@ -60,16 +55,12 @@ export async function addBlackboxAdmin(
  * @throws InvalidArgument when the admin is not listed or is the last one (nothing changed);
  *   ConfigError when a remaining admin has no public key (nothing changed)
  */
-export async function removeBlackboxAdmin(
+export function removeBlackboxAdmin(
   options: BlackboxProviderOptions,
   admin: string,
   reencrypt: ReencryptOptions = {},
 ): Promise<ReencryptReport> {
-  checkAdminLine(admin);
-  const repo = await openRepository(options);
-  const { layout } = repo;
-  return lockRepository(layout).run(async () => {
-    const listed = await readAdmins(layout.adminsFile);
+  return changeAdmins(options, admin, reencrypt, async (layout, listed) => {
     if (!listed.includes(admin)) {
       throw new InvalidArgument(`blackbox: admin ${admin} is not in ${layout.adminsFile}`);
     }
@@ -79,9 +70,29 @@ export async function removeBlackboxAdmin(
         `blackbox: ${admin} is the last admin in ${layout.adminsFile}; add another admin before removing it`,
       );
     }
-    const { matched, missing } = await matchListedAdmins(layout, next);
-    if (missing[0] !== undefined) throw adminWithoutKey(missing[0], layout.pubring.path);
-    await writeAdmins(layout.adminsFile, next);
-    return reencryptAll(repo, matched, reencrypt);
+    return { next, match: await matchListedAdmins(layout, next) };
+  });
+}
+
+/**
+ * What adding and removing share: under the repository's lock, the new list
+ * is computed and matched to keys before anything is written (an admin
+ * without a key changes nothing), then written, then every file re-encrypted.
+ */
+async function changeAdmins(
+  options: BlackboxProviderOptions,
+  admin: string,
+  reencrypt: ReencryptOptions,
+  change: (layout: BlackboxLayout, listed: string[]) => Promise<{ next: string[]; match: AdminMatch }>,
+): Promise<ReencryptReport> {
+  checkAdminLine(admin);
+  const repo = await openRepository(options);
+  const { layout } = repo;
+  return lockRepository(layout).run(async () => {
+    const listed = await readAdmins(layout.adminsFile);
+    const { next, match } = await change(layout, listed);
+    if (match.missing[0] !== undefined) throw adminWithoutKey(match.missing[0], layout.pubring.path);
+    if (next !== listed) await writeAdmins(layout.adminsFile, next);
+    return reencryptAll(repo, match.matched, reencrypt);
   });
 }

@@ -4,7 +4,7 @@ import { createMemoryStore } from '../../src/providers/memory/memory-store.js';
 
 /** A memory provider that calls itself `type`, with `keys` created: stands for a second backend. */
 export async function memoryOfType(type: string, keys: readonly string[]): Promise<KeyProvider> {
-  const provider = createMaterialProvider({ ...createMemoryStore(), type });
+  const provider = createMaterialProvider(createMemoryStore(type));
   for (const keyId of keys) await provider.createKey?.(keyId);
   return provider;
 }

@@ -6,10 +6,10 @@ import {
 } from '../../provider/material-store.js';
 
 /** Keys in this process's memory: for tests and examples; gone when the process ends. */
-export function createMemoryStore(): MaterialStore {
+export function createMemoryStore(type = 'memory'): MaterialStore {
   const keys = new Map<string, StoredKey>();
   return {
-    type: 'memory',
+    type,
     writable: true,
     async load(keyId) {
       return keys.get(keyId);
