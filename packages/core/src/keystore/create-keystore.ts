@@ -6,6 +6,7 @@ import { ConfigError, isKeystoreError, KeystoreError } from '../errors/keystore-
 import type { KeyProvider } from '../provider/key-provider.js';
 import type { CacheDefinition } from '../registry/cache-definition.js';
 import { resolveCache } from '../registry/cache-registry.js';
+import { configDigest } from '../registry/config-digest.js';
 import type { ProviderContext, ProviderDefinition } from '../registry/provider-definition.js';
 import { resolveProvider } from '../registry/provider-registry.js';
 import { checkOptions, isObject, isString, type OptionSpec } from '../util/check-options.js';
@@ -78,7 +79,10 @@ export async function createKeystore(
     const block = parsed.provider as { type: string };
     const definition = await resolveProvider(block.type, options.providers);
     const config = definition.parseConfig(block);
-    const provider = await cached(await definition.create(config, context), definition.type);
+    const provider = await cached(
+      await definition.create(config, context),
+      `${definition.type}-${configDigest(block)}`,
+    );
     return keystoreOrClose([provider], () => {
       return new Keystore({
         provider,
@@ -101,7 +105,8 @@ export async function createKeystore(
   const providers: KeyProvider[] = [];
   return keystoreOrClose(providers, async () => {
     for (const [i, { definition, config }] of definitions.entries()) {
-      const name = (blocks[i] as { name: string }).name;
+      const recipient = blocks[i] as { name: string; provider: unknown };
+      const name = `${recipient.name}-${configDigest(recipient.provider)}`;
       providers.push(
         await inRecipient(i, async () => cached(await definition.create(config, context), name)),
       );

@@ -5,8 +5,10 @@ import type { ProviderContext } from './provider-definition.js';
 export interface CacheContext extends ProviderContext {
   /**
    * Keeps the entries of one wrapped provider apart from another's in a
-   * shared cache: the provider type for a keystore of one provider, the
-   * recipient's name in a keystore of several.
+   * shared cache: the provider type (a keystore of one provider) or the
+   * recipient's name (several), then a digest of the provider's
+   * configuration block (`file-3f9c...`), so two deployments whose keystore
+   * files, Vault mounts or KMS regions differ never share an entry.
    */
   readonly namespace: string;
 }

@@ -51,7 +51,9 @@ describe('cache types', () => {
       { caches },
     );
     await ks.encrypt('four bytes → more');
-    expect(cache.wrapped).toEqual([{ type: 'memory', namespace: 'memory', ttl: 5 }]);
+    expect(cache.wrapped).toEqual([
+      { type: 'memory', namespace: expect.stringMatching(/^memory-[0-9a-f]{16}$/), ttl: 5 },
+    ]);
     // The data's size reaches generateDataKey, for a cache that bounds data-key reuse by bytes.
     expect(cache.generated.map((g) => g.plaintextBytes)).toEqual([Buffer.byteLength('four bytes → more')]);
     await ks.close();
@@ -68,10 +70,31 @@ describe('cache types', () => {
       { caches, env: { KEYSTORE_KEY_G: 'uJlQ2L3b6h8WYHzN0mHjEhYSp0ZyBEOGcCbdBSO5RVQ=' } },
     );
     expect(cache.wrapped.slice(1)).toEqual([
-      { type: 'memory', namespace: 'main', ttl: 7 },
-      { type: 'env', namespace: 'glass', ttl: 7 },
+      { type: 'memory', namespace: expect.stringMatching(/^main-[0-9a-f]{16}$/), ttl: 7 },
+      { type: 'env', namespace: expect.stringMatching(/^glass-[0-9a-f]{16}$/), ttl: 7 },
     ]);
     await two.close();
+  });
+
+  it('keep two deployments apart: another provider block is another namespace, the same block the same one', async () => {
+    const cache = recordingCache();
+    const build = (path: string) =>
+      createKeystore(
+        {
+          provider: {
+            type: 'memory',
+            keys: ['patients'],
+            ...(path === '' ? {} : { keys: ['patients', path] }),
+          },
+          defaultKey: 'patients',
+          cache: { type: 'recording', ttlSeconds: 5 },
+        } as never,
+        { caches: { recording: cache.definition } },
+      );
+    for (const ks of [await build(''), await build(''), await build('billing')]) await ks.close();
+    const [a, b, c] = cache.wrapped.map((w) => w.namespace);
+    expect(a).toBe(b);
+    expect(c).not.toBe(a);
   });
 
   it('close the provider when wrapping fails, and name unknown or missing cache packages', async () => {
