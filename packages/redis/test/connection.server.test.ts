@@ -117,6 +117,39 @@ describe.skipIf(redis.skip)('the connection against the shared Redis', () => {
     await subscription.unsubscribe();
   });
 
+  it('tells a subscriber of the gap when the connection drops, and again once subscribed anew', async () => {
+    const server = new PrivateRedis(await freePort());
+    await server.start();
+    try {
+      const c = connection({ url: server.url });
+      await untilReady(c);
+      const heard: string[] = [];
+      let gaps = 0;
+      const subscription = await c.subscribe(`${prefix}gap`, {
+        onMessage: (m) => heard.push(m),
+        onGap: () => gaps++,
+      });
+      const until = async (done: () => boolean) => {
+        const started = performance.now();
+        while (!done() && performance.now() - started < 8_000) await sleep(10);
+      };
+      await until(() => subscription.active);
+      await server.stop();
+      await until(() => gaps === 1);
+      expect([gaps, subscription.active]).toEqual([1, false]);
+      await server.start();
+      await until(() => subscription.active);
+      // The second gap: whatever was cached while the subscription was down is to be dropped too.
+      expect(gaps).toBe(2);
+      expect(await c.publish(`${prefix}gap`, 'rotated')).toBe(1);
+      await until(() => heard.length > 0);
+      expect(heard).toEqual(['rotated']);
+      await subscription.unsubscribe();
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('opens with createKeystore and closes with it', async () => {
     const clientName = `kstest-${run}`;
     const names = async () =>

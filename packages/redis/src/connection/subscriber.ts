@@ -6,7 +6,8 @@ export interface SubscriptionListener {
   /**
    * The subscriber connection was lost: messages published from now until
    * `active` is true again may never arrive (whatever trusted them, an L1,
-   * must assume it missed some).
+   * must assume it missed some). Called again once the channel is
+   * subscribed anew, for what was cached in between.
    */
   onGap?(): void;
 }
@@ -29,6 +30,9 @@ export class Subscriber {
   readonly #channels = new Map<string, Set<SubscriptionListener>>();
   /** Channels subscribed since the connection last became ready. */
   readonly #subscribed = new Set<string>();
+  /** Channels whose listeners heard a gap and have not been told the subscription is back. */
+  readonly #gapped = new Set<string>();
+  #retry: NodeJS.Timeout | undefined;
 
   constructor(client: RedisClient, onError: () => void) {
     this.#client = client;
@@ -41,6 +45,7 @@ export class Subscriber {
     });
     client.on('close', () => {
       if (this.#subscribed.size === 0) return;
+      for (const channel of this.#subscribed) this.#gapped.add(channel);
       this.#subscribed.clear();
       for (const listeners of this.#channels.values()) for (const l of listeners) l.onGap?.();
     });
@@ -53,9 +58,19 @@ export class Subscriber {
     if (this.#client.status !== 'ready') return;
     try {
       await this.#client.subscribe(channel);
-      if (this.#channels.has(channel)) this.#subscribed.add(channel);
+      if (!this.#channels.has(channel)) return;
+      this.#subscribed.add(channel);
+      // What was cached between the loss and now may have missed a message: a second gap,
+      // now that no more can be missed, lets the listener drop it.
+      if (this.#gapped.delete(channel)) {
+        for (const l of this.#channels.get(channel) ?? []) l.onGap?.();
+      }
     } catch {
-      // Not subscribed: the next 'ready' tries again; `active` says so meanwhile.
+      // Not subscribed: tried again in a second (and on the next 'ready'); `active` says so meanwhile.
+      this.#retry ??= setTimeout(() => {
+        this.#retry = undefined;
+        for (const c of this.#channels.keys()) if (!this.#subscribed.has(c)) void this.#subscribe(c);
+      }, 1_000).unref();
     }
   }
 
@@ -84,7 +99,9 @@ export class Subscriber {
   }
 
   close(): void {
+    if (this.#retry !== undefined) clearTimeout(this.#retry);
     this.#channels.clear();
+    this.#gapped.clear();
     this.#subscribed.clear();
     this.#client.disconnect();
   }
