@@ -320,11 +320,16 @@ export class Keystore {
    */
   async encrypt(data: Data, options: EncryptOptions = {}): Promise<string> {
     checkOptions('encrypt', options, ENCRYPT_OPTIONS);
-    // UTF-8 takes 1 to 3 bytes per UTF-16 unit: only long strings need their bytes counted.
+    // The data's size in bytes, counted once: for the limit, and for generateDataKey (plaintextBytes).
+    let plaintextBytes: number;
     if (typeof data === 'string') {
-      if (data.length > MAX_PAYLOAD_BYTES / 3) checkPayloadSize('encrypt', Buffer.byteLength(data, 'utf8'));
-    } else if (data instanceof Uint8Array) checkPayloadSize('encrypt', data.byteLength);
-    else throw notData(data, 'encrypt');
+      plaintextBytes = Buffer.byteLength(data, 'utf8');
+      // UTF-8 takes 1 to 3 bytes per UTF-16 unit: only long strings can exceed the limit.
+      if (data.length > MAX_PAYLOAD_BYTES / 3) checkPayloadSize('encrypt', plaintextBytes);
+    } else if (data instanceof Uint8Array) {
+      plaintextBytes = data.byteLength;
+      checkPayloadSize('encrypt', plaintextBytes);
+    } else throw notData(data, 'encrypt');
     // A string stays a string: the envelope writer encodes it piece by piece.
     const plaintext = typeof data === 'string' ? data : toBuffer(data, 'encrypt');
     const [first, ...others] = this.#recipients as [Recipient, ...Recipient[]];
@@ -339,8 +344,6 @@ export class Keystore {
     const context = normalizeContext(options.context);
     const algorithm: EnvelopeAlgorithm = 'fernet';
     const bound = wrapContext(context, algorithm);
-    const plaintextBytes =
-      typeof plaintext === 'string' ? Buffer.byteLength(plaintext, 'utf8') : plaintext.length;
     const dataKey = await first.provider.generateDataKey({
       keyId,
       length: DATA_KEY_LENGTH,
