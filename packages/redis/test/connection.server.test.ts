@@ -141,6 +141,7 @@ describe.skipIf(redis.skip)('the connection against the shared Redis', () => {
       await until(() => subscription.active);
       // The second gap: whatever was cached while the subscription was down is to be dropped too.
       expect(gaps).toBe(2);
+      await untilReady(c); // the command connection comes back on its own schedule
       expect(await c.publish(`${prefix}gap`, 'rotated')).toBe(1);
       await until(() => heard.length > 0);
       expect(heard).toEqual(['rotated']);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { open, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ConfigError, Conflict } from '@keystore/core/provider';
 
@@ -7,6 +7,8 @@ import { ConfigError, Conflict } from '@keystore/core/provider';
 const STALE_MS = 60_000;
 /** A live writer touches its lock file this often, so a long re-encryption is never taken for dead. */
 const HEARTBEAT_MS = 10_000;
+/** A takeover guard older than this was left by a waiter that died while taking over. */
+const GUARD_STALE_MS = 10_000;
 const WAIT_MS = 10_000;
 const LOCK_FILE = '.keystore-blackbox.lock';
 
@@ -73,27 +75,32 @@ export class RepoLock {
   }
 
   /**
-   * Moves a dead writer's lock out of the way, atomically: of several waiters
-   * that all saw it stale, one rename succeeds. If what was renamed is not
-   * the file seen stale (another waiter took over and made a fresh lock in
-   * between), it is put back.
+   * Removes a dead writer's lock. Only one waiter at a time may take over
+   * (a guard file made with O_EXCL), and it removes the lock only if it is
+   * still the very file seen stale (same inode, still untouched): a fresh
+   * lock, whose writer touches it, is never removed. A guard left by a
+   * crashed waiter is cleared after 10 s.
    */
   async #takeOverStale(): Promise<boolean> {
     const seen = await stat(this.#path).catch(() => undefined);
     if (seen === undefined) return true;
     if (Date.now() - seen.mtimeMs <= STALE_MS) return false;
-    const aside = `${this.#path}.${randomBytes(6).toString('hex')}.stale`;
+    const guard = `${this.#path}.takeover`;
     try {
-      await rename(this.#path, aside);
+      await (await open(guard, 'wx', 0o600)).close();
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return true;
-      throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const held = await stat(guard).catch(() => undefined);
+      if (held !== undefined && Date.now() - held.mtimeMs > GUARD_STALE_MS) await rm(guard, { force: true });
+      return false;
     }
-    const moved = await stat(aside);
-    if (moved.ino !== seen.ino || moved.dev !== seen.dev) {
-      await link(aside, this.#path).catch(() => undefined);
+    try {
+      const now = await stat(this.#path).catch(() => undefined);
+      const same = now !== undefined && now.ino === seen.ino && now.dev === seen.dev;
+      if (same && Date.now() - now.mtimeMs > STALE_MS) await rm(this.#path, { force: true });
+    } finally {
+      await rm(guard, { force: true });
     }
-    await rm(aside, { force: true });
     return true;
   }
 
