@@ -7,6 +7,7 @@ export interface FixtureProfile {
   readonly capabilities: ProviderCapabilities;
   readonly existingKeys: number;
   readonly unreachable: boolean;
+  readonly unreachableCache: boolean;
 }
 
 export function profileOf(fixture: ConformanceFixture): FixtureProfile {
@@ -19,6 +20,7 @@ export function profileOf(fixture: ConformanceFixture): FixtureProfile {
     capabilities,
     existingKeys: fixture.existingKeys?.length ?? 0,
     unreachable: typeof fixture.unreachable === 'function',
+    unreachableCache: typeof fixture.unreachableCache === 'function',
   };
 }
 
@@ -30,6 +32,8 @@ function met(requirement: Requirement, profile: FixtureProfile): boolean {
       return profile.capabilities.createKey || profile.existingKeys > 0;
     case 'unreachable':
       return profile.unreachable;
+    case 'unreachableCache':
+      return profile.unreachableCache;
     default:
       return profile.capabilities[requirement];
   }
@@ -44,6 +48,9 @@ export function missingRequirements(test: ConformanceTest, profile: FixtureProfi
 export function skipReason(missing: readonly Requirement[]): string {
   if (missing.includes('unreachable')) {
     return 'not applicable (embedded provider): the fixture has no unreachable backend';
+  }
+  if (missing.includes('unreachableCache')) {
+    return 'not applicable: no cache in front of the provider (fixture.unreachableCache)';
   }
   return `requires ${missing.map((r) => (r === 'key' ? 'a key (createKey or fixture.existingKeys)' : r)).join(', ')}`;
 }

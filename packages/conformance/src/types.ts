@@ -68,6 +68,22 @@ export interface ConformanceFixture {
    * embedded providers: that test is then skipped as not applicable.
    */
   unreachable?(): Promise<KeyProvider>;
+  /**
+   * For a provider behind a cache (`@keystore/redis`): the same provider,
+   * over the same backend (the keys the suite made are there), with its
+   * cache pointed at a cache server that cannot be reached. The
+   * `availability` test checks that it still answers: a down cache is not a
+   * down provider. Leave it out for a cache that fails closed.
+   */
+  unreachableCache?(): Promise<KeyProvider>;
+  /**
+   * Declared by a provider behind a cache that reuses data keys for
+   * encryption (`@keystore/redis`'s `dataKeyReuse`): `generateDataKey` with
+   * `plaintextBytes` may then hand out one data key for up to `maxMessages`
+   * messages of one key id and context. Absent: every message must get a
+   * fresh data key.
+   */
+  readonly dataKeyReuse?: { readonly maxMessages: number };
   /** Builds the Keystore the envelope tests use (default: `new Keystore({ provider, allowedKeys: '*' })`). */
   keystore?(provider: KeyProvider): KeystoreLike | Promise<KeystoreLike>;
 }
@@ -82,9 +98,10 @@ export type ConformanceFactory = () => Promise<ConformanceFixture>;
  *   `fixture.existingKeys`;
  * - `'keystore'`: the test goes through the `Keystore` facade (always
  *   available; it names the group in reports);
- * - `'unreachable'`: `fixture.unreachable`.
+ * - `'unreachable'`: `fixture.unreachable`;
+ * - `'unreachableCache'`: `fixture.unreachableCache`.
  */
-export type Requirement = Capability | 'key' | 'keystore' | 'unreachable';
+export type Requirement = Capability | 'key' | 'keystore' | 'unreachable' | 'unreachableCache';
 
 export type ConformanceGroup =
   | 'contract'

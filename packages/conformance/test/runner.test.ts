@@ -71,7 +71,8 @@ describe('runConformance (no test framework)', () => {
     expect(report.provider).toBe('memory');
     expect(report.results.map((r) => r.name)).toEqual(conformanceTests.map((t) => t.name));
     expect(seen).toEqual(conformanceTests.map((t) => t.name));
-    expect(report.skipped).toBe(1);
+    expect(report.skipped).toBe(2);
+    expect(resultOf(report, CACHE_DOWN).status).toBe('skipped');
     expect(resultOf(report, UNREACHABLE)).toMatchObject({
       status: 'skipped',
       group: 'availability',
@@ -209,15 +210,106 @@ describe('the suite catches broken providers', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     const good = await runConformance({
       factory: async () => ({ ...(await memory()), unreachable: unreachable(refused) }),
-      filter: (t) => t.group === 'availability',
+      filter: (t) => t.name === UNREACHABLE,
     });
     expect(good.results.map((r) => r.status)).toEqual(['passed']);
     const bad = await runConformance({
       factory: async () => ({ ...(await memory()), unreachable: unreachable(new Error('boom')) }),
-      filter: (t) => t.group === 'availability',
+      filter: (t) => t.name === UNREACHABLE,
     });
     expect(bad.results.map((r) => r.status)).toEqual(['failed']);
     expect(bad.results[0]?.reason).toMatch(/expected code ProviderUnavailable, got ProviderError/);
+  });
+});
+
+const PER_MESSAGE = 'generateDataKey per message: a fresh data key, or reuse within the declared limit';
+const CACHE_DOWN = 'a cache that cannot be reached is not a down provider';
+
+/** The memory provider handing one data key per key id and context to up to `limit` messages (a reusing cache, roughly). */
+function reusing(inner: KeyProvider, limit: number, options: { keepOnRotation?: boolean } = {}): KeyProvider {
+  const reused = new Map<
+    string,
+    { key: Awaited<ReturnType<Required<KeyProvider>['generateDataKey']>>; uses: number }
+  >();
+  const generate = inner.generateDataKey?.bind(inner);
+  return broken(inner, () => ({
+    async generateDataKey(input) {
+      if (generate === undefined) throw new Error('the memory provider generates data keys');
+      if (input.plaintextBytes === undefined) return generate(input);
+      const name = `${input.keyId} ${JSON.stringify(input.context ?? {})} ${input.length}`;
+      const entry = reused.get(name);
+      if (entry !== undefined && entry.uses < limit) {
+        entry.uses++;
+        return { plaintext: new Uint8Array(entry.key.plaintext), wrapped: entry.key.wrapped };
+      }
+      const key = await generate(input);
+      reused.set(name, { key: { plaintext: new Uint8Array(key.plaintext), wrapped: key.wrapped }, uses: 1 });
+      return key;
+    },
+    async rotateKey(keyId) {
+      if (options.keepOnRotation !== true) {
+        for (const name of reused.keys()) if (name.startsWith(`${keyId} `)) reused.delete(name);
+      }
+      return (inner.rotateKey as Required<KeyProvider>['rotateKey'])(keyId);
+    },
+  }));
+}
+
+describe('what a cache in front may change', () => {
+  const perMessage = (factory: ConformanceFactory) =>
+    runConformance({ factory, filter: (t) => t.name === PER_MESSAGE });
+
+  it('a fresh data key per message passes; a reused one fails unless the fixture declares reuse', async () => {
+    expect((await perMessage(memory)).results.map((r) => r.status)).toEqual(['passed']);
+    const undeclared = await perMessage(async () => ({ provider: reusing(await createMemoryProvider(), 5) }));
+    expect(undeclared.results[0]?.reason).toMatch(/no data-key reuse is declared/);
+    const declared = await perMessage(async () => ({
+      provider: reusing(await createMemoryProvider(), 5),
+      dataKeyReuse: { maxMessages: 5 },
+    }));
+    expect(declared.results.map((r) => r.status)).toEqual(['passed']);
+  });
+
+  it('reuse past the declared limit, or of a key from before a rotation, fails', async () => {
+    const over = await perMessage(async () => ({
+      provider: reusing(await createMemoryProvider(), 6),
+      dataKeyReuse: { maxMessages: 5 },
+    }));
+    expect(over.results[0]?.reason).toMatch(/one data key served 6 messages \(declared limit: 5\)/);
+    const kept = await perMessage(async () => ({
+      provider: reusing(await createMemoryProvider(), 5, { keepOnRotation: true }),
+      dataKeyReuse: { maxMessages: 5 },
+    }));
+    expect(kept.results[0]?.reason).toMatch(/after rotateKey gave the data key it gave before the rotation/);
+  });
+
+  it('a provider that still answers with its cache down passes; one that fails fails', async () => {
+    const down = (inner: KeyProvider, answers: boolean): KeyProvider =>
+      broken(inner, () => ({
+        close: async () => {},
+        ...(answers
+          ? {}
+          : {
+              wrapKey: async () =>
+                Promise.reject(
+                  Object.assign(new Error('the cache is down'), { code: 'ProviderUnavailable' }),
+                ),
+            }),
+      }));
+    const run = (answers: boolean) =>
+      runConformance({
+        factory: async () => {
+          const provider = await createMemoryProvider();
+          return { provider, unreachableCache: async () => down(provider, answers) };
+        },
+        filter: (t) => t.name === CACHE_DOWN,
+      });
+    expect((await run(true)).results.map((r) => r.status)).toEqual(['passed']);
+    const bad = await run(false);
+    expect(bad.results.map((r) => r.status)).toEqual(['failed']);
+    expect(bad.results[0]?.reason).toMatch(/wrapKey with the cache down failed/);
+    const skipped = await runConformance({ factory: memory, filter: (t) => t.name === CACHE_DOWN });
+    expect(skipped.results[0]?.reason).toMatch(/no cache in front/);
   });
 });
 

@@ -54,6 +54,7 @@ export {
   type KeystoreOptions,
   type KeystoreRecipient,
   MAX_PAYLOAD_BYTES,
+  type RecipientCacheStats,
   type RecipientInfo,
   type RecipientOption,
   type RecipientRef,

@@ -88,13 +88,43 @@ async function cachedRecorded(inner: KeyProvider, namespace: string, asOpaque = 
 
 const ns = (label: string) => `${label}-${randomBytes(4).toString('hex')}`;
 
+/** Nothing listens there: the suite's `unreachableCache`, over the same provider (which it must not close). */
+const closedRedis = freePort().then((port) => `redis://127.0.0.1:${port}`);
+async function cacheDown(inner: KeyProvider, asOpaque = false): Promise<KeyProvider> {
+  const shared = { ...inner, close: async () => {} };
+  const behind = asOpaque ? opaque(shared).provider : shared;
+  return withRedisCache(behind, options({ url: { value: await closedRedis }, namespace: ns('down') }));
+}
+
 describe.skipIf(redis.skip)('conformance with the cache in front', () => {
   describe('memory', () => {
     runConformanceSuite({
       name: 'redis-cache(memory)',
       describe,
       it,
-      factory: async () => ({ provider: await cachedRecorded(await createMemoryProvider(), ns('memory')) }),
+      factory: async () => {
+        const inner = await createMemoryProvider();
+        return {
+          provider: await cachedRecorded(inner, ns('memory')),
+          unreachableCache: () => cacheDown(inner),
+        };
+      },
+    });
+  });
+
+  describe('memory, with data-key reuse (at most 5 messages a key)', () => {
+    const reuse = { maxAgeSeconds: 60, maxMessages: 5, maxBytes: 1 << 20 };
+    runConformanceSuite({
+      name: 'redis-cache(memory, data-key reuse)',
+      describe,
+      it,
+      factory: async () => {
+        const inner = await createMemoryProvider();
+        const provider = await untilSubscribed(
+          await withRedisCache(inner, options({ namespace: ns('reuse'), dataKeyReuse: reuse })),
+        );
+        return { provider, dataKeyReuse: { maxMessages: reuse.maxMessages } };
+      },
     });
   });
 
@@ -103,9 +133,13 @@ describe.skipIf(redis.skip)('conformance with the cache in front', () => {
       name: 'redis-cache(opaque memory)',
       describe,
       it,
-      factory: async () => ({
-        provider: await cachedRecorded(await createMemoryProvider(), ns('opaque'), true),
-      }),
+      factory: async () => {
+        const inner = await createMemoryProvider();
+        return {
+          provider: await cachedRecorded(inner, ns('opaque'), true),
+          unreachableCache: () => cacheDown(inner, true),
+        };
+      },
     });
   });
 
@@ -117,8 +151,12 @@ describe.skipIf(redis.skip)('conformance with the cache in front', () => {
       factory: async () => {
         const path = join(dir, `${ns('conformance')}.keystore.json`);
         // A raw key, not a password: scrypt per fixture would spend the shared cores on nothing.
-        const file = await createFileProvider({ path, masterKey: randomBytes(32), create: true });
-        return { provider: await cachedRecorded(file, ns('file')) };
+        const masterKey = randomBytes(32);
+        const file = await createFileProvider({ path, masterKey, create: true });
+        return {
+          provider: await cachedRecorded(file, ns('file')),
+          unreachableCache: async () => cacheDown(await createFileProvider({ path, masterKey })),
+        };
       },
     });
   });

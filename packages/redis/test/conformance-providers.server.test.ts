@@ -8,7 +8,7 @@ import { requireService } from '@keystore/test-infra/vitest';
 import { createVaultProvider } from '@keystore/vault';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CachedProvider, withRedisCache } from '../src/index.js';
+import { type CachedProvider, type WithRedisCacheOptions, withRedisCache } from '../src/index.js';
 import { buildMiniBlackboxRepo, type MiniBlackboxRepo } from './support/blackbox-repo.js';
 import { freePort } from './support/private-redis.js';
 
@@ -37,7 +37,10 @@ async function untilSubscribed(provider: CachedProvider, ms = 5_000): Promise<Ca
 /** Every wrapper a suite made, by label: the suite's last test checks the cache was in the path. */
 const made = new Map<string, CachedProvider[]>();
 
-const cached = async (provider: KeyProvider, label: string) => {
+/** Data-key reuse as the transit suite runs it: small limits, so the suite sees a key end. */
+const REUSE = { maxAgeSeconds: 60, maxMessages: 5, maxBytes: 1 << 20 } as const;
+
+const cached = async (provider: KeyProvider, label: string, extra: Partial<WithRedisCacheOptions> = {}) => {
   const wrapper = await untilSubscribed(
     await withRedisCache(provider, {
       url: { value: url },
@@ -46,11 +49,17 @@ const cached = async (provider: KeyProvider, label: string) => {
       namespace: `${label}-${randomBytes(4).toString('hex')}`,
       ttlSeconds: 120,
       l1: { maxEntries: 100, ttlSeconds: 5 },
+      ...extra,
     }),
   );
   made.set(label, [...(made.get(label) ?? []), wrapper]);
   return wrapper;
 };
+
+/** Nothing listens there: the conformance suite's `unreachableCache` (a down cache, fail-open). */
+const closedRedis = freePort().then((port) => `redis://127.0.0.1:${port}`);
+const cacheDown = async (provider: KeyProvider) =>
+  withRedisCache(provider, { url: { value: await closedRedis }, cacheKey: { value: cacheKey }, prefix });
 
 /** A conformance run that never hit the cache would have tested the bare provider. */
 function cacheWasUsed(label: string): void {
@@ -94,7 +103,9 @@ describe.skipIf(redis.skip || vault.skip)('the cache in front of vault (transit)
     describe,
     it,
     factory: async () => ({
-      provider: await cached(await createVaultProvider(transit), 'transit'),
+      provider: await cached(await createVaultProvider(transit), 'transit', { dataKeyReuse: REUSE }),
+      dataKeyReuse: { maxMessages: REUSE.maxMessages },
+      unreachableCache: async () => cacheDown(await createVaultProvider(transit)),
       keyPrefix,
       // Redis up, Vault on a closed port (9, discard): the cache must not hide a down provider.
       unreachable: async () =>
@@ -119,6 +130,7 @@ describe.skipIf(redis.skip || vault.skip)('the cache in front of vault (kv)', ()
     it,
     factory: async () => ({
       provider: await cached(await createVaultProvider(kv), 'kv'),
+      unreachableCache: async () => cacheDown(await createVaultProvider(kv)),
       unreachable: async () =>
         cached(await createVaultProvider({ ...kv, endpoint: 'http://127.0.0.1:9' }), 'kv-down'),
     }),
@@ -198,6 +210,7 @@ describe.skipIf(redis.skip || kms.skip)('the cache in front of aws-kms', () => {
     it,
     factory: async () => ({
       provider: await cached(await createAwsKmsProvider(kmsOptions), 'kms'),
+      unreachableCache: async () => cacheDown(await createAwsKmsProvider(kmsOptions)),
       keyPrefix,
       unreachable: async () =>
         cached(await createAwsKmsProvider({ ...kmsOptions, endpoint: 'http://127.0.0.1:9' }), 'kms-down'),
@@ -218,13 +231,15 @@ describe.skipIf(redis.skip || gpg.skip)('the cache in front of blackbox', () => 
     it,
     factory: async () => {
       if (repo === undefined) throw new Error('no repository');
-      const provider = await createBlackboxProvider({
-        repo: repo.root,
-        identity: repo.armoredSecretKey,
-        passphrase: repo.passphrase,
-      });
+      const open = () =>
+        createBlackboxProvider({
+          repo: (repo as MiniBlackboxRepo).root,
+          identity: (repo as MiniBlackboxRepo).armoredSecretKey,
+          passphrase: (repo as MiniBlackboxRepo).passphrase,
+        });
       return {
-        provider: await cached(provider, 'blackbox'),
+        provider: await cached(await open(), 'blackbox'),
+        unreachableCache: async () => cacheDown(await open()),
         keyPrefix: `rconf-${randomBytes(4).toString('hex')}-`,
       };
     },

@@ -6,7 +6,13 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValueCodec } from '../src/codec/value-codec.js';
 import { CacheCounters } from '../src/connection/stats.js';
-import { createRedisConnection, EncryptedCache, keystoreCache, type RedisConnection } from '../src/index.js';
+import {
+  type CachedProviderStats,
+  createRedisConnection,
+  EncryptedCache,
+  keystoreCache,
+  type RedisConnection,
+} from '../src/index.js';
 import { inCallOf } from './support/deadline.js';
 import { freePort, PrivateRedis } from './support/private-redis.js';
 
@@ -169,6 +175,13 @@ describe.skipIf(redis.skip)('the connection against the shared Redis', () => {
     expect(await names()).toHaveLength(2);
     const envelope = await keystore.encrypt('AB+', { context: { id: '1' } });
     expect(Buffer.from(await keystore.decrypt(envelope, { context: { id: '1' } })).toString()).toBe('AB+');
+    // The cache's counters through the keystore: the memory store's record was loaded once, then from the L1.
+    const [only, ...others] = keystore.cacheStats();
+    expect(others).toEqual([]);
+    expect(only).toMatchObject({ recipient: 'memory', provider: 'memory' });
+    const stats = only?.stats as CachedProviderStats;
+    expect(stats.misses).toBe(1);
+    expect(stats.hits.l1).toBeGreaterThanOrEqual(1);
     await keystore.close();
     while ((await names()).length > 0 && performance.now() - started < 5_000) await sleep(10);
     expect(await names()).toHaveLength(0);

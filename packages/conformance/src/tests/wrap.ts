@@ -1,7 +1,14 @@
 import type { WrappedKey } from '@keystore/core';
 import { check, checkBytes, checkEqual, codeOf, describeError, fail, rejects, step } from '../assert.js';
 import { bytesEqual, containsBytes, flipBit, randomBytes } from '../bytes.js';
-import { CONTEXT, checkWrappedKey, defineTest, unwrapInput, wrapNew } from './helpers.js';
+import {
+  CONTEXT,
+  checkWrappedKey,
+  defineTest,
+  unwrapInput,
+  versionAfterRotation,
+  wrapNew,
+} from './helpers.js';
 
 export const wrapTests = [
   defineTest({
@@ -64,6 +71,79 @@ export const wrapTests = [
         );
         seen.push(dataKey.plaintext);
       }
+    },
+  }),
+
+  defineTest({
+    name: 'generateDataKey per message: a fresh data key, or reuse within the declared limit',
+    group: 'wrap',
+    requires: ['key'],
+    description:
+      'generateDataKey as the Keystore calls it (with plaintextBytes) gives every message a fresh data key; behind a cache that declares data-key reuse (fixture.dataKeyReuse), one key serves at most maxMessages messages of one key and context. Either way every wrap unwraps to its key, another context never gets a key of the first, and after a rotation no key from before it is handed out.',
+    async run(ctx) {
+      const keyId = await ctx.key();
+      const maxMessages = ctx.fixture.dataKeyReuse?.maxMessages ?? 1;
+      const messages = Math.min(maxMessages, 100) + 1;
+      const input = { keyId, length: 32, context: CONTEXT, plaintextBytes: 100 };
+      const uses = new Map<string, { plaintext: Uint8Array; wrapped: WrappedKey; count: number }>();
+      for (let i = 0; i < messages; i++) {
+        const dataKey = await step(
+          `generateDataKey for message ${i + 1}`,
+          ctx.provider.generateDataKey(input),
+        );
+        checkEqual(dataKey.plaintext.length, 32, `message ${i + 1}: plaintext length`);
+        checkWrappedKey(dataKey.wrapped, keyId, `generateDataKey for message ${i + 1}`);
+        const id = Buffer.from(dataKey.plaintext).toString('hex');
+        const use = uses.get(id) ?? {
+          plaintext: new Uint8Array(dataKey.plaintext),
+          wrapped: dataKey.wrapped,
+          count: 0,
+        };
+        use.count++;
+        uses.set(id, use);
+        check(
+          use.count <= maxMessages,
+          maxMessages === 1
+            ? `generateDataKey gave message ${i + 1} the data key of an earlier message (no data-key reuse is declared: fixture.dataKeyReuse)`
+            : `one data key served ${use.count} messages (declared limit: ${maxMessages})`,
+        );
+      }
+      for (const [i, use] of [...uses.values()].entries()) {
+        const back = await step(
+          `unwrapKey of data key ${i + 1}`,
+          ctx.provider.unwrapKey(unwrapInput(use.wrapped, CONTEXT)),
+        );
+        checkBytes(back, use.plaintext, `unwrapKey of data key ${i + 1}`);
+      }
+      const seen = () => [...uses.values()].map((u) => u.plaintext);
+      const other = await step(
+        'generateDataKey under another context',
+        ctx.provider.generateDataKey({ ...input, context: { ...CONTEXT, purpose: 'another' } }),
+      );
+      check(
+        !seen().some((s) => bytesEqual(s, other.plaintext)),
+        'generateDataKey under another context gave a data key of the first context',
+      );
+      if (!ctx.capabilities.createKey || !ctx.capabilities.rotateKey) return;
+      const owned = await ctx.createKey('reuse');
+      const before = await step(
+        'generateDataKey before rotation',
+        ctx.provider.generateDataKey({ ...input, keyId: owned }),
+      );
+      await step('rotateKey', ctx.provider.rotateKey(owned));
+      const after = await step(
+        'generateDataKey after rotation',
+        ctx.provider.generateDataKey({ ...input, keyId: owned }),
+      );
+      check(
+        !bytesEqual(before.plaintext, after.plaintext),
+        'generateDataKey after rotateKey gave the data key it gave before the rotation',
+      );
+      checkEqual(
+        after.wrapped.version,
+        versionAfterRotation(ctx, before.wrapped.version),
+        'generateDataKey after rotateKey: wrapped.version',
+      );
     },
   }),
 

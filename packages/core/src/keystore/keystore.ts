@@ -114,6 +114,15 @@ export interface RecipientInfo {
   readonly key: string | undefined;
 }
 
+/** What a cache in front of one recipient's provider reports (`Keystore.cacheStats`). */
+export interface RecipientCacheStats {
+  /** The recipient's name (the provider type in a keystore of one provider). */
+  readonly recipient: string;
+  readonly provider: string;
+  /** The cache's own figures, as its package documents them (`@keystore/redis`: `CachedProviderStats`). */
+  readonly stats: unknown;
+}
+
 /** Which recipient a management call is for, in a keystore of several. */
 export interface RecipientOption {
   readonly recipient?: string;
@@ -308,6 +317,19 @@ export class Keystore {
   /** The configured recipients, in the order encryption wraps for them. */
   get recipients(): readonly RecipientInfo[] {
     return this.#recipients.map((r) => ({ name: r.name, provider: r.type, key: r.key }));
+  }
+
+  /**
+   * What the cache in front of each recipient's provider did so far (hits,
+   * misses, errors: the cache's `stats()`, which the core's guard does not
+   * pass on), one entry per recipient that has one; empty without a cache.
+   */
+  cacheStats(): readonly RecipientCacheStats[] {
+    const out: RecipientCacheStats[] = [];
+    for (const r of this.#recipients) {
+      if (r.stats !== undefined) out.push({ recipient: r.name, provider: r.type, stats: r.stats() });
+    }
+    return out;
   }
 
   /**

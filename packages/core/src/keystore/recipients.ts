@@ -25,6 +25,14 @@ export interface Recipient {
   /** The key encryption wraps under; absent for a keystore configured with `allowedKeys` only. */
   readonly key: string | undefined;
   readonly policy: KeyPolicy;
+  /** The provider's own `stats()` (a cache in front of it has one), which the guard does not pass on. */
+  readonly stats: (() => unknown) | undefined;
+}
+
+/** A provider's `stats()`, bound, when it has one: what `Keystore.cacheStats` reports. */
+function statsOf(provider: KeyProvider): (() => unknown) | undefined {
+  const stats: unknown = (provider as { stats?: unknown }).stats;
+  return typeof stats === 'function' ? () => (stats as () => unknown).call(provider) : undefined;
 }
 
 /** An envelope's recipient, and the configured recipient that may open it. */
@@ -58,6 +66,7 @@ export function singleRecipient(
     type: guarded.type,
     key: defaultKey,
     policy: new KeyPolicy(defaultKey, allowedKeys),
+    stats: statsOf(provider),
   };
 }
 
@@ -96,7 +105,14 @@ export function buildRecipients(list: unknown, guard: GuardOptions): Recipient[]
       const message = (error as Error).message.replace(/^defaultKey:/, 'key:');
       throw new InvalidArgument(`${where}.${message}`);
     }
-    const recipient: Recipient = { name: item.name, provider, type: provider.type, key: item.key, policy };
+    const recipient: Recipient = {
+      name: item.name,
+      provider,
+      type: provider.type,
+      key: item.key,
+      policy,
+      stats: statsOf(item.provider),
+    };
     for (const other of recipients) {
       if (other.name === recipient.name) {
         throw new InvalidArgument(`${where}: the name '${item.name}' is taken`);

@@ -32,6 +32,7 @@ function recordingCache() {
           closed++;
           await inner.close();
         },
+        stats: () => ({ wrapped: provider.type, generated: generated.length }),
       };
     },
   });
@@ -56,6 +57,10 @@ describe('cache types', () => {
     ]);
     // The data's size reaches generateDataKey, for a cache that bounds data-key reuse by bytes.
     expect(cache.generated.map((g) => g.plaintextBytes)).toEqual([Buffer.byteLength('four bytes → more')]);
+    // The cache's stats() reach the caller through the keystore (the guard in between does not pass them on).
+    expect(ks.cacheStats()).toEqual([
+      { recipient: 'memory', provider: 'memory', stats: { wrapped: 'memory', generated: 1 } },
+    ]);
     await ks.close();
     expect(cache.closed()).toBe(1);
 
@@ -73,7 +78,19 @@ describe('cache types', () => {
       { type: 'memory', namespace: expect.stringMatching(/^main-[0-9a-f]{16}$/), ttl: 7 },
       { type: 'env', namespace: expect.stringMatching(/^glass-[0-9a-f]{16}$/), ttl: 7 },
     ]);
+    expect(
+      two.cacheStats().map((s) => [s.recipient, s.provider, (s.stats as { wrapped: string }).wrapped]),
+    ).toEqual([
+      ['main', 'memory', 'memory'],
+      ['glass', 'env', 'env'],
+    ]);
     await two.close();
+    const bare = await createKeystore({
+      provider: { type: 'memory', keys: ['app'] },
+      defaultKey: 'app',
+    } as never);
+    expect(bare.cacheStats()).toEqual([]);
+    await bare.close();
   });
 
   it('keep two deployments apart: another provider block is another namespace, the same block the same one', async () => {
