@@ -143,6 +143,8 @@ describe.skipIf(redis.skip)('tampered values under load', () => {
         );
         expect(load.untyped).toEqual([]);
         expect(load.wrong).toBe(0);
+        // Fail-open, and every tampered value dropped before use: not even a typed failure.
+        expect(failures(load)).toBe(0);
         expect(load.done).toBe(3_000);
         expect(detectable).toBeGreaterThan(50);
         expect(t.redisHits).toBeGreaterThan(0); // Redis was read, not only the L1
