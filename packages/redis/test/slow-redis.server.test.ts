@@ -121,7 +121,10 @@ describe.skipIf(redis.skip)('a hung Redis under load: SIGSTOP for 2 s, then SIGC
       it(`${kind}, ${onRedisError}: ${onRedisError === 'fail-open' ? 'every call succeeds' : 'calls fail typed'}, none hangs; hits resume after SIGCONT`, {
         timeout: 30_000,
       }, async () => {
-        const s = await openScenario(kind, server.url, { commandTimeoutMs: COMMAND_TIMEOUT_MS, onRedisError });
+        const s = await openScenario(kind, server.url, {
+          commandTimeoutMs: COMMAND_TIMEOUT_MS,
+          onRedisError,
+        });
         try {
           const written: Written[] = [];
           const warm = await runLoad(s, { operations: 200, concurrency: 8, written });
@@ -154,7 +157,9 @@ describe.skipIf(redis.skip)('a hung Redis under load: SIGSTOP for 2 s, then SIGC
             hang(),
           ]).finally(() => server.resume());
           report(`hung ${kind} ${onRedisError}`, s, load);
-          console.info(`[hung ${kind} ${onRedisError}] ${duringHang} ops done while redis-server was stopped`);
+          console.info(
+            `[hung ${kind} ${onRedisError}] ${duringHang} ops done while redis-server was stopped`,
+          );
           expect(duringHang).toBeGreaterThan(0);
           if (onRedisError === 'fail-open') checkFailOpen(load);
           else checkFailClosed(load);

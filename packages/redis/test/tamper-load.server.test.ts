@@ -12,7 +12,6 @@ import {
   runLoad,
   type Scenario,
   type ScenarioKind,
-  until,
   type Written,
 } from './support/cache-load.js';
 import { TcpProxy } from './support/tcp-proxy.js';

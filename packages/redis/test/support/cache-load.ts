@@ -192,7 +192,12 @@ export async function runLoad(s: Scenario, o: LoadOptions): Promise<LoadResult> 
 }
 
 /** p50, p99 and max of `times`, ms, as text. */
-export function percentiles(times: readonly number[]): { p50: number; p99: number; max: number; text: string } {
+export function percentiles(times: readonly number[]): {
+  p50: number;
+  p99: number;
+  max: number;
+  text: string;
+} {
   const sorted = [...times].sort((x, y) => x - y);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
   const p50 = at(0.5);
