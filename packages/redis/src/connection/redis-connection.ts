@@ -140,7 +140,9 @@ export function createRedisConnection(
       if (keys.length === 0) return [];
       const values = await run('mget', keys);
       if (!Array.isArray(values)) throw new RedisUnavailable('mget', 'error', 'the server answered no list');
-      return keys.map((_, i) => (values[i] === null || values[i] === undefined ? undefined : String(values[i])));
+      return keys.map((_, i) =>
+        values[i] === null || values[i] === undefined ? undefined : String(values[i]),
+      );
     },
     async eval(script, keys, args) {
       // EVAL rather than EVALSHA: Redis caches the compiled script either way, and a NOSCRIPT
