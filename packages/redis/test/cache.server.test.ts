@@ -191,17 +191,27 @@ describe.skipIf(redis.skip)('what the conformance runs left in Redis', () => {
       expect(scan.hits(`gAAAAA${planted.toString(encoding)}xyz`)).toBeGreaterThan(0);
     }
     expect(scan.hits(`x${SENTINEL}`)).toBe(1);
+    const name = new RegExp(
+      `^${prefix}[a-z]+-[0-9a-f]{8}:(m:\\{[0-9a-f]{64}\\}|d:\\{[0-9a-f]{64}\\}:[0-9a-f]{64}|g:\\{[0-9a-f]{64}\\})$`,
+    );
     for (const { k, v, ttl } of values) {
-      expect(k).toMatch(new RegExp(`^${prefix}[a-z]+-[0-9a-f]{8}:(m|d):[0-9a-f]{64}$`));
-      kinds.add(k.split(':').at(-2) as string);
+      expect(k).toMatch(name);
+      const kind = k.slice(`${prefix}`.length).split(':')[1] as string;
+      kinds.add(kind);
       expect(ttl).toBeGreaterThan(0);
+      if (kind === 'g') {
+        // A key's generation counter: a number, living twice the entries' TTL.
+        expect(v).toMatch(/^[0-9]+$/);
+        expect(ttl).toBeLessThanOrEqual(240);
+        continue;
+      }
       expect(ttl).toBeLessThanOrEqual(120);
       const text = v ?? '';
       expect(text).toMatch(/^gAAAAA[A-Za-z0-9_-]+=*$/);
       expect(scan.hits(text)).toBe(0);
       expect(scan.hits(Buffer.from(text, 'base64url').toString('latin1'))).toBe(0);
     }
-    expect(kinds).toEqual(new Set(['m', 'd']));
+    expect(kinds).toEqual(new Set(['m', 'd', 'g']));
     console.info(`no-plaintext scan: ${keys.length} values, ${scan.size} distinct secrets, none found`);
   });
 });

@@ -11,6 +11,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { L1Cache } from '../src/cache/l1-cache.js';
 import { SingleFlight } from '../src/cache/single-flight.js';
 import { decodeStoredKey, encodeStoredKey } from '../src/cache/stored-key-bytes.js';
+import { TagEpochs } from '../src/cache/tag-epochs.js';
+import { FORGET_INTERVAL_MS } from '../src/cache/tiered-cache.js';
+import { DataKeyReuse } from '../src/reuse/data-key-reuse.js';
 import { cachedOverFake, NAMESPACE, opaque, PREFIX } from './support/cached.js';
 import { FakeRedis } from './support/fake-connection.js';
 
@@ -62,6 +65,26 @@ describe('the L1', () => {
     expect(l1.get('a')).toEqual(new Uint8Array([7, 7]));
   });
 
+  it('sweep zeroes and drops every expired entry, and only those', () => {
+    let now = 0;
+    const l1 = new L1Cache(10, 1000, () => now);
+    l1.set('old', 't', new Uint8Array([1, 1]));
+    now = 500;
+    l1.set('young', 't', new Uint8Array([2, 2, 2]));
+    const fill = vi.spyOn(Uint8Array.prototype, 'fill');
+    try {
+      now = 999;
+      expect(l1.sweep()).toBe(0);
+      now = 1000;
+      expect(l1.sweep()).toBe(1);
+      expect(fill.mock.contexts).toEqual([new Uint8Array(2)]);
+      expect(l1.size).toBe(1);
+      expect(l1.get('young')).toEqual(new Uint8Array([2, 2, 2]));
+    } finally {
+      fill.mockRestore();
+    }
+  });
+
   it('zeroes what it held on eviction, tag drop and clear', () => {
     const fill = vi.spyOn(Uint8Array.prototype, 'fill');
     try {
@@ -77,6 +100,26 @@ describe('the L1', () => {
     } finally {
       fill.mockRestore();
     }
+  });
+});
+
+describe('tag epochs', () => {
+  it('say per tag whether it changed since a mark; a tag pushed out counts as changed for older marks', () => {
+    const epochs = new TagEpochs(2);
+    const start = epochs.mark();
+    epochs.drop('a');
+    expect(epochs.changedSince('a', start)).toBe(true);
+    expect(epochs.changedSince('b', start)).toBe(false);
+    const later = epochs.mark();
+    expect(epochs.changedSince('a', later)).toBe(false);
+    epochs.drop('b');
+    epochs.drop('c'); // pushes a out: its drop becomes the floor
+    expect(epochs.changedSince('a', start)).toBe(true);
+    expect(epochs.changedSince('z', start)).toBe(true); // unknown, older than the floor: not trusted
+    expect(epochs.changedSince('z', epochs.mark())).toBe(false);
+    const beforeAll = epochs.mark();
+    epochs.dropAll();
+    expect(epochs.changedSince('z', beforeAll)).toBe(true);
   });
 });
 
@@ -130,7 +173,8 @@ describe('the cache in front of a provider without a store (unwrapped data keys)
     // One Redis entry, named by a digest, under the prefix and namespace.
     const names = [...redis.values.keys()];
     expect(names).toHaveLength(1);
-    expect(names[0]).toMatch(new RegExp(`^${PREFIX}${NAMESPACE}:d:[0-9a-f]{64}$`));
+    expect(names[0]).toBe(`${PREFIX}${NAMESPACE}:d:{${sha('k')}}:${names[0]?.split(':').at(-1)}`);
+    expect(names[0]).toMatch(/:[0-9a-f]{64}$/);
     await keystore.close();
   });
 
@@ -196,7 +240,8 @@ describe('the cache in front of a provider without a store (unwrapped data keys)
     expect(redis.values.size).toBe(1);
 
     await cachedA.deleteKey?.('k', { confirm: 'k' });
-    expect(redis.values.size).toBe(0);
+    // The entry DEL'd; what is left is the key's generation, counted up.
+    expect([...redis.values]).toEqual([[`${PREFIX}${NAMESPACE}:g:{${sha('k')}}`, '1']]);
     await tick();
     expect(cachedB.stats().invalidations).toBe(1);
     // B's L1 no longer answers: the provider says the key is gone.
@@ -207,7 +252,7 @@ describe('the cache in front of a provider without a store (unwrapped data keys)
 });
 
 describe('the cache in front of a material provider (key records)', () => {
-  it('caches the record under m:<sha256 of the key id>; 50 concurrent decrypts load it once', async () => {
+  it('caches the record under m:{<sha256 of the key id>}; 50 concurrent decrypts load it once', async () => {
     const redis = new FakeRedis();
     const { provider, counts } = await countingMaterialProvider(['k']);
     const cached = await cachedOverFake(provider, redis);
@@ -216,7 +261,7 @@ describe('the cache in front of a material provider (key records)', () => {
     expect(counts.load).toBe(1);
     await Promise.all(Array.from({ length: 50 }, () => keystore.decrypt(envelope, { context })));
     expect(counts.load).toBe(1);
-    expect([...redis.values.keys()]).toEqual([`${PREFIX}${NAMESPACE}:m:${sha('k')}`]);
+    expect([...redis.values.keys()]).toEqual([`${PREFIX}${NAMESPACE}:m:{${sha('k')}}`]);
     expect(cached.stats().hits.l1).toBe(50);
   });
 
@@ -278,7 +323,8 @@ describe('the cache in front of a material provider (key records)', () => {
       provider: await cachedOverFake(createMaterialProvider(store), redis),
       allowedKeys: '*',
     });
-    const cachedB = await cachedOverFake(createMaterialProvider(store), redis);
+    let now = 0;
+    const cachedB = await cachedOverFake(createMaterialProvider(store), redis, { now: () => now });
     const ksB = new Keystore({ provider: cachedB, allowedKeys: '*' });
     await ksB.encrypt('warm', { key: 'k', context }); // B's L1: version 1 only
     redis.held = [];
@@ -294,6 +340,7 @@ describe('the cache in front of a material provider (key records)', () => {
       return load(keyId);
     };
     const dk = await cachedB.generateDataKey?.({ keyId: 'k', length: 32, context });
+    now += FORGET_INTERVAL_MS; // the reload for version 2 above was within this second
     const error = await cachedB
       .unwrapKey({ ...(dk as DataKey).wrapped, version: 99, context })
       .catch((e: unknown) => e);
@@ -316,7 +363,7 @@ describe('the cache in front of a material provider (key records)', () => {
     const redis = new FakeRedis();
     const { provider, counts } = await countingMaterialProvider(['k']);
     const cached = await cachedOverFake(provider, redis, { l1: { maxEntries: 10, ttlSeconds: 1 } });
-    const name = `${PREFIX}${NAMESPACE}:m:${sha('k')}`;
+    const name = `${PREFIX}${NAMESPACE}:m:{${sha('k')}}`;
     await cached.wrapKey({ keyId: 'k', plaintext: new Uint8Array(32), context });
     const token = redis.values.get(name) ?? '';
     // Another "process" (empty L1) reads the tampered value.
@@ -373,5 +420,101 @@ describe('Redis failing', () => {
       .unwrapKey({ ...(dk?.wrapped as NonNullable<typeof dk>['wrapped']), context })
       .catch((e: unknown) => e);
     expect(isKeystoreError(unwrapError, 'ProviderUnavailable')).toBe(true);
+  });
+});
+
+describe('staleness and invalidation per key', () => {
+  it('an envelope naming a version nobody has reloads the record at most once a second', async () => {
+    const redis = new FakeRedis();
+    const { provider, counts } = await countingMaterialProvider(['k']);
+    let now = 0;
+    const cached = await cachedOverFake(provider, redis, { now: () => now });
+    const dk = await cached.generateDataKey?.({ keyId: 'k', length: 32, context });
+    expect(counts.load).toBe(1);
+    const bogus = { ...(dk as DataKey).wrapped, version: 99, context };
+    for (let i = 0; i < 20; i++) {
+      const error = await cached.unwrapKey(bogus).catch((e: unknown) => e);
+      expect(isKeystoreError(error, 'KeyNotFound')).toBe(true);
+    }
+    expect(counts.load).toBe(2); // one reload, then KeyNotFound without one
+    now += FORGET_INTERVAL_MS - 1;
+    await cached.unwrapKey(bogus).catch(() => {});
+    expect(counts.load).toBe(2);
+    now += 1;
+    await cached.unwrapKey(bogus).catch(() => {});
+    expect(counts.load).toBe(3);
+    // The real version still unwraps from the cache meanwhile.
+    expect(await cached.unwrapKey({ ...(dk as DataKey).wrapped, context })).toEqual(dk?.plaintext);
+    expect(counts.load).toBe(3);
+  });
+
+  it("another key's invalidation does not stop a load in flight being cached, nor end its single flight", async () => {
+    const redis = new FakeRedis();
+    const { provider, counts } = await countingMaterialProvider(['a', 'b']);
+    const store = materialStoreOf(provider);
+    if (store === undefined) throw new Error('no store');
+    const load = store.load.bind(store);
+    const waiting: (() => void)[] = [];
+    store.load = async (keyId) => {
+      const key = await load(keyId);
+      if (keyId === 'a') await new Promise<void>((resolve) => waiting.push(resolve));
+      return key;
+    };
+    const cached = await cachedOverFake(provider, redis);
+    const wrapA = () => cached.wrapKey({ keyId: 'a', plaintext: new Uint8Array(32), context });
+    const first = wrapA();
+    await tick();
+    await cached.rotateKey?.('b'); // loads b once, then invalidates it (here, in Redis, announced)
+    const second = wrapA(); // joins a's flight: b's invalidation has nothing to do with a
+    await tick();
+    for (const resolve of waiting) resolve();
+    await Promise.all([first, second]);
+    expect(counts.load).toBe(2); // a once, b once
+    await wrapA();
+    expect(counts.load).toBe(2); // a was stored: the L1 answered
+    expect(cached.stats().hits.l1).toBeGreaterThanOrEqual(1);
+  });
+
+  it('fail-closed: a value loaded but not stored (the SET failed) is zeroed', async () => {
+    const redis = new FakeRedis();
+    const memory = await createMemoryProvider({ keys: ['k'] });
+    let handed: Uint8Array | undefined;
+    const { provider } = opaque(memory);
+    const failingAfterLoad = {
+      ...provider,
+      unwrapKey: async (input: UnwrapKeyInput) => {
+        handed = await memory.unwrapKey(input);
+        redis.down = true; // the lookup's MGET worked; the SET will not
+        return handed;
+      },
+    } as KeyProvider;
+    const cached = await cachedOverFake(failingAfterLoad, redis, { onRedisError: 'fail-closed' });
+    const dk = await memory.generateDataKey?.({ keyId: 'k', length: 32, context });
+    const error = await cached.unwrapKey({ ...(dk as DataKey).wrapped, context }).catch((e: unknown) => e);
+    expect(isKeystoreError(error, 'ProviderUnavailable')).toBe(true);
+    expect(handed).toEqual(new Uint8Array(32));
+    expect(dk?.plaintext).not.toEqual(new Uint8Array(32));
+  });
+
+  it('the sweep runs on a timer from wrap time, and stops on close', async () => {
+    const l1Sweep = vi.spyOn(L1Cache.prototype, 'sweep');
+    const reuseSweep = vi.spyOn(DataKeyReuse.prototype, 'sweep');
+    try {
+      const redis = new FakeRedis();
+      const cached = await cachedOverFake(await createMemoryProvider({ keys: ['k'] }), redis, {
+        sweepIntervalMs: 5,
+        dataKeyReuse: { maxAgeSeconds: 1, maxMessages: 10, maxBytes: 1000 },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      expect(l1Sweep.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(reuseSweep.mock.calls.length).toBeGreaterThanOrEqual(2);
+      await cached.close();
+      l1Sweep.mockClear();
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(l1Sweep).not.toHaveBeenCalled();
+    } finally {
+      l1Sweep.mockRestore();
+      reuseSweep.mockRestore();
+    }
   });
 });

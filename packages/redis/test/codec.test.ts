@@ -1,7 +1,7 @@
 import { Fernet } from '@keystore/core';
 import { describe, expect, it } from 'vitest';
 import { MAX_TOKEN_CHARS, ValueCodec } from '../src/codec/value-codec.js';
-import { writeValue } from '../src/codec/value-format.js';
+import { NAME_LENGTH_OFFSET, VALUE_FORMAT_VERSION, writeValue } from '../src/codec/value-format.js';
 
 const cacheKey = Fernet.generateKey();
 const NOW = 1_800_000_000;
@@ -71,12 +71,12 @@ describe('ValueCodec', () => {
   it('refuses a plaintext of another format version, or too short for the header', () => {
     const fernet = new Fernet(cacheKey);
     const plain = writeValue({ keyName: KEY, expiresAt: NOW + 60, value: material });
-    plain[0] = 2;
+    plain[0] = VALUE_FORMAT_VERSION - 1; // version 1 had no generation
     expect(codec().decode(KEY, fernet.encryptAtTime(plain, NOW))).toBeUndefined();
     expect(codec().decode(KEY, fernet.encryptAtTime(plain.subarray(0, 10), NOW))).toBeUndefined();
     // A name length beyond the plaintext.
     const long = writeValue({ keyName: KEY, expiresAt: NOW + 60, value: new Uint8Array(0) });
-    long.writeUInt16BE(KEY.length + 1, 9);
+    long.writeUInt16BE(KEY.length + 1, NAME_LENGTH_OFFSET);
     expect(codec().decode(KEY, fernet.encryptAtTime(long, NOW))).toBeUndefined();
   });
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createMemoryProvider, Keystore } from '@keystore/core';
 import type { DataKey, GenerateDataKeyInput } from '@keystore/core/provider';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { keyTag } from '../src/cache/entry-names.js';
 import { DataKeyReuse } from '../src/reuse/data-key-reuse.js';
 import { cachedOverFake, opaque } from './support/cached.js';
@@ -32,6 +32,29 @@ const input = (plaintextBytes: number | undefined, extra: Partial<GenerateDataKe
 const hex = (key: DataKey) => Buffer.from(key.plaintext).toString('hex');
 
 describe('DataKeyReuse', () => {
+  it('sweep zeroes and drops keys past maxAgeSeconds that nobody asked for again', async () => {
+    let now = 0;
+    const reuse = new DataKeyReuse(LIMITS, () => now);
+    const m = maker();
+    await reuse.generateDataKey(input(10), m.make);
+    now = 30_000;
+    await reuse.generateDataKey(input(10, { keyId: 'other' }), m.make);
+    const fill = vi.spyOn(Uint8Array.prototype, 'fill');
+    try {
+      now = 59_999;
+      expect(reuse.sweep()).toBe(0);
+      now = 60_000;
+      expect(reuse.sweep()).toBe(1); // the first; the second is 30 s old
+      expect(reuse.size).toBe(1);
+      expect(fill.mock.contexts).toEqual([new Uint8Array(32)]);
+      now = 90_000;
+      expect(reuse.sweep()).toBe(1);
+      expect(reuse.size).toBe(0);
+    } finally {
+      fill.mockRestore();
+    }
+  });
+
   it('reuses one data key up to maxMessages, then asks for a new one', async () => {
     const reuse = new DataKeyReuse(LIMITS);
     const m = maker();

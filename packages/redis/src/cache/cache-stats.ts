@@ -10,7 +10,11 @@ export interface CachedProviderStats {
   readonly errors: number;
   /** Values from Redis that failed to decrypt or verify: deleted, never used. */
   readonly dropped: number;
-  /** Invalidations applied: by this wrapper's own changes, and heard from other processes. */
+  /**
+   * Invalidations applied: by this wrapper's own changes, heard from other
+   * processes, and seen in Redis (an entry of an older generation read, a
+   * store refused because the generation moved on).
+   */
   readonly invalidations: number;
   /** Whether the connection is ready now (until it is, every lookup skips Redis: nothing waits for it). */
   readonly connected: boolean;

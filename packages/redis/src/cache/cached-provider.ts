@@ -22,6 +22,9 @@ export interface CachedProvider extends KeyProvider {
 /** When a configuration gives no `l1`: small, and young enough that a missed invalidation soon ends. */
 export const DEFAULT_L1 = { maxEntries: 1000, ttlSeconds: 30 } as const;
 
+/** How often expired L1 entries and reused data keys are zeroed and dropped, whether or not anyone asks for them. */
+export const SWEEP_INTERVAL_MS = 1000;
+
 export interface CachedProviderOptions {
   readonly connection: RedisConnection;
   /** The encrypted values under `prefix + namespace + ':'`. */
@@ -36,6 +39,10 @@ export interface CachedProviderOptions {
   readonly onRedisError: OnRedisError;
   /** Off when absent: every encryption gets a fresh data key. */
   readonly dataKeyReuse?: DataKeyReuseLimits;
+  /** Default SWEEP_INTERVAL_MS (tests). */
+  readonly sweepIntervalMs?: number;
+  /** Milliseconds, monotonic, for the L1 and staleness limits (tests). */
+  readonly now?: () => number;
 }
 
 /**
@@ -55,7 +62,7 @@ export async function cacheInFront(
     maxEntries: DEFAULT_L1.maxEntries,
     ttlSeconds: Math.min(DEFAULT_L1.ttlSeconds, options.ttlSeconds),
   };
-  const l1 = new L1Cache(l1Options.maxEntries, l1Options.ttlSeconds * 1000);
+  const l1 = new L1Cache(l1Options.maxEntries, l1Options.ttlSeconds * 1000, options.now);
   const channel = new InvalidationChannel(options.connection, options.prefix, options.namespace);
   const store = materialStoreOf(provider);
   const reuse = options.dataKeyReuse === undefined ? undefined : new DataKeyReuse(options.dataKeyReuse);
@@ -65,6 +72,7 @@ export async function cacheInFront(
     ttlSeconds: options.ttlSeconds,
     onRedisError: options.onRedisError,
     counters,
+    ...(options.now === undefined ? {} : { now: options.now }),
     ...(store === undefined ? {} : { namesOfTag: (tag: string) => [materialEntryName(tag)] }),
     announce: (tag) => channel.announce(tag),
     ...(reuse === undefined
@@ -72,9 +80,17 @@ export async function cacheInFront(
       : { onDrop: (tag: string | undefined) => (tag === undefined ? reuse.clear() : reuse.dropTag(tag)) }),
   });
 
+  const sweep = setInterval(() => {
+    l1.sweep();
+    reuse?.sweep();
+  }, options.sweepIntervalMs ?? SWEEP_INTERVAL_MS);
+  // Never what keeps a process alive.
+  sweep.unref();
+
   let closed: Promise<void> | undefined;
   const close = () => {
     closed ??= (async () => {
+      clearInterval(sweep);
       try {
         await provider.close();
       } finally {

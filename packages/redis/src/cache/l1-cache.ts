@@ -59,6 +59,30 @@ export class L1Cache {
     entry.value.fill(0);
   }
 
+  /** The names of the entries of `tag` (none dropped). */
+  namesOf(tag: string): string[] {
+    const names: string[] = [];
+    for (const [name, entry] of this.#entries) if (entry.tag === tag) names.push(name);
+    return names;
+  }
+
+  /**
+   * Zeroes and drops every expired entry: `get` does so only for the entry
+   * it is asked for, and key material must not stay in memory past its time
+   * because nobody asked. Run by the cache's sweep timer.
+   */
+  sweep(): number {
+    const now = this.#now();
+    let swept = 0;
+    for (const [name, entry] of this.#entries) {
+      if (entry.expiresAt > now) continue;
+      this.#entries.delete(name);
+      entry.value.fill(0);
+      swept++;
+    }
+    return swept;
+  }
+
   /** Drops every entry of `tag`; their names. */
   dropTag(tag: string): string[] {
     const names: string[] = [];

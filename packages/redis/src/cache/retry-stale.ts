@@ -8,7 +8,9 @@ import type { TieredCache } from './tiered-cache.js';
  * has not arrived yet) forgets the record and tries once more from the
  * store, so a new envelope from another process decrypts at once rather
  * than after the invalidation bound. A version the store lacks too fails
- * as it would without the cache.
+ * as it would without the cache. A key is reloaded so at most once a second
+ * (FORGET_INTERVAL_MS): envelopes naming a version that does not exist
+ * otherwise make every call a store load (Vault KV, the file).
  */
 export function retryingStale(provider: KeyProvider, tiered: TieredCache): KeyProvider {
   const unwrapKey = provider.unwrapKey.bind(provider);
@@ -17,7 +19,8 @@ export function retryingStale(provider: KeyProvider, tiered: TieredCache): KeyPr
       return await unwrapKey(input);
     } catch (error) {
       if (!isKeystoreError(error, 'KeyNotFound')) throw error;
-      await tiered.forget(keyTag(input.keyId));
+      // Forgotten within the last second already: this version is missing from the store too, most likely.
+      if (!(await tiered.forget(keyTag(input.keyId)))) throw error;
       return unwrapKey(input);
     }
   };

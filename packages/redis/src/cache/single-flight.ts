@@ -1,5 +1,7 @@
 interface Flight {
   readonly promise: Promise<Uint8Array | undefined>;
+  /** The invalidation tag of the entry loaded. */
+  readonly tag: string;
   waiters: number;
 }
 
@@ -13,11 +15,15 @@ interface Flight {
 export class SingleFlight {
   readonly #flights = new Map<string, Flight>();
 
-  async run(name: string, load: () => Promise<Uint8Array | undefined>): Promise<Uint8Array | undefined> {
+  async run(
+    name: string,
+    load: () => Promise<Uint8Array | undefined>,
+    tag = '',
+  ): Promise<Uint8Array | undefined> {
     let flight = this.#flights.get(name);
     if (flight === undefined) {
       const promise = load();
-      const started: Flight = { promise, waiters: 0 };
+      const started: Flight = { promise, tag, waiters: 0 };
       flight = started;
       this.#flights.set(name, started);
       const forget = () => {
@@ -37,5 +43,10 @@ export class SingleFlight {
   /** Later callers start a new load (after an invalidation); those waiting keep theirs. */
   forgetAll(): void {
     this.#flights.clear();
+  }
+
+  /** As `forgetAll`, for the loads of one tag. */
+  forgetTag(tag: string): void {
+    for (const [name, flight] of this.#flights) if (flight.tag === tag) this.#flights.delete(name);
   }
 }

@@ -1,16 +1,28 @@
 import type { EncryptedCache } from '../encrypted-cache.js';
 import { RedisUnavailable } from '../errors.js';
 import type { WrapperCounters } from './cache-stats.js';
+import { generationName } from './entry-names.js';
+import { GENERATION_TTL_FACTOR } from './generations.js';
 import type { L1Cache } from './l1-cache.js';
 import { SingleFlight } from './single-flight.js';
+import { TagEpochs } from './tag-epochs.js';
 
 interface Lookup {
   readonly value?: Uint8Array;
-  /** The invalidation epoch when the lookup began. */
-  readonly epoch: number;
-  /** Whether Redis answered (a value loaded then is stored there too). */
-  readonly redisUp: boolean;
+  /** Where the tag epochs were when the lookup began. */
+  readonly mark: number;
+  /**
+   * The key's generation in Redis when the lookup began: a value loaded then
+   * is stored there only while it still is. Undefined: Redis did not answer
+   * (or the counter was not one), nothing goes to Redis.
+   */
+  readonly generation?: number;
 }
+
+/** A tag is forgotten for staleness at most this often: each time costs a store load. */
+export const FORGET_INTERVAL_MS = 1000;
+/** Tags whose last forget is remembered; one pushed out may be forgotten again at once. */
+const MAX_FORGOTTEN = 1000;
 
 export type OnRedisError = 'fail-open' | 'fail-closed';
 
@@ -26,14 +38,20 @@ export interface TieredCacheOptions {
   readonly announce?: (tag: string) => Promise<void>;
   /** Told of every local drop (a tag; undefined: everything), for what is kept beside the tiers (reused data keys). */
   readonly onDrop?: (tag: string | undefined) => void;
+  /** Milliseconds, monotonic (tests). */
+  readonly now?: () => number;
 }
 
 /**
  * L1, then Redis, then the loader, for one entry name; concurrent misses of
  * one name share one load. What a load brings is stored in Redis (encrypted
  * by the EncryptedCache) and in the L1, unless an invalidation happened while
- * it ran: an epoch counted up by every invalidation says so, and a value
- * loaded before the change is never stored (only returned to its callers).
+ * it ran, and a value loaded before the change is never stored (only
+ * returned to its callers). In this process, per-tag epochs say so; across
+ * processes, the key's generation in Redis (generations.ts): a Redis entry
+ * is read with it in one MGET and used only when it is current, and stored
+ * with a SET that only happens while the generation is the one the lookup
+ * read.
  *
  * Redis failing: fail-open counts it and goes on without Redis; fail-closed
  * fails the call with the RedisUnavailable (a ProviderUnavailable). A value
@@ -42,10 +60,18 @@ export interface TieredCacheOptions {
 export class TieredCache {
   readonly #o: TieredCacheOptions;
   readonly #flights = new SingleFlight();
-  #epoch = 0;
+  readonly #epochs = new TagEpochs();
+  /** When each tag was last forgotten for staleness (insertion order: oldest first). */
+  readonly #forgotten = new Map<string, number>();
+  readonly #now: () => number;
 
   constructor(options: TieredCacheOptions) {
     this.#o = options;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  get #counterTtlSeconds(): number {
+    return GENERATION_TTL_FACTOR * this.#o.ttlSeconds;
   }
 
   /**
@@ -64,7 +90,7 @@ export class TieredCache {
       this.#o.counters.count('l1Hits');
       return hit;
     }
-    return this.#flights.run(name, () => this.#miss(name, tag, load, accept));
+    return this.#flights.run(name, () => this.#miss(name, tag, load, accept), tag);
   }
 
   async #miss(
@@ -77,7 +103,14 @@ export class TieredCache {
     if (found.value !== undefined) return found.value;
     this.#o.counters.count('misses');
     const value = await load();
-    if (value !== undefined) await this.#store(name, tag, value, found);
+    if (value === undefined) return value;
+    try {
+      await this.#store(name, tag, value, found);
+    } catch (error) {
+      // Ours (`load` hands its bytes over), and nobody else will see them: a failed store must zero them.
+      value.fill(0);
+      throw error;
+    }
     return value;
   }
 
@@ -131,41 +164,53 @@ export class TieredCache {
 
   /** L1 missed: Redis, when it answers. */
   async #lookup(name: string, tag: string, accept: (value: Uint8Array) => boolean): Promise<Lookup> {
-    const epoch = this.#epoch;
+    const mark = this.#epochs.mark();
     try {
-      const value = await this.#o.redis.get(name);
+      const { value, outdated, generation } = await this.#o.redis.read(name, generationName(tag));
+      // Another process invalidated the key since this entry was loaded: a miss, not tampering.
+      if (outdated) this.#o.counters.count('invalidations');
       if (value !== undefined && accept(value)) {
         this.#o.counters.count('redisHits');
-        if (epoch === this.#epoch) this.#o.l1.set(name, tag, value);
-        return { value, epoch, redisUp: true };
+        if (!this.#epochs.changedSince(tag, mark)) this.#o.l1.set(name, tag, value);
+        return { value, mark };
       }
       if (value !== undefined) {
         value.fill(0);
         this.#o.counters.count('dropped');
         await this.#o.redis.delete([name]).catch(() => {});
       }
-      return { epoch, redisUp: true };
+      return generation === undefined ? { mark } : { mark, generation };
     } catch (error) {
       this.#redisFailed(error);
-      return { epoch, redisUp: false };
+      return { mark };
     }
   }
 
   /** Stores what a load brought (a copy in each tier), unless an invalidation came first. */
-  async #store(name: string, tag: string, value: Uint8Array, { epoch, redisUp }: Lookup): Promise<void> {
-    if (epoch !== this.#epoch) return;
-    if (redisUp) {
+  async #store(name: string, tag: string, value: Uint8Array, { mark, generation }: Lookup): Promise<void> {
+    if (this.#epochs.changedSince(tag, mark)) return;
+    if (generation !== undefined) {
+      let refused = false;
       try {
-        await this.#o.redis.set(name, value, this.#o.ttlSeconds);
+        refused = !(await this.#o.redis.setIfGeneration(
+          name,
+          generationName(tag),
+          value,
+          this.#o.ttlSeconds,
+          generation,
+          this.#counterTtlSeconds,
+        ));
       } catch (error) {
         this.#redisFailed(error);
       }
-      // Invalidated while the SET ran: the value may be stale, and must not outlive the change.
-      if (epoch !== this.#epoch) {
-        await this.#o.redis.delete([name]).catch((error: unknown) => this.#redisFailed(error));
+      // Refused: some process invalidated the key since the lookup began, so the value may be stale.
+      if (refused) {
+        this.#o.counters.count('invalidations');
         return;
       }
     }
+    // Invalidated here while the SET ran: Redis's generation has moved on; the L1 must not keep it either.
+    if (this.#epochs.changedSince(tag, mark)) return;
     this.#o.l1.set(name, tag, value);
   }
 
@@ -177,17 +222,23 @@ export class TieredCache {
   }
 
   /**
-   * Drops the tag's entries here and in Redis, and tells other processes
-   * (`announce`). Fail-open: a Redis failure is counted, and what Redis
-   * still holds expires within `ttlSeconds`; fail-closed: it is thrown.
+   * Counts the key's generation up in Redis (every process's entries of the
+   * tag are unreadable from then on, and DELs those this process knows of),
+   * drops the tag here, and tells other processes (`announce`). Fail-open: a
+   * Redis failure is counted, and what Redis still holds expires within
+   * `ttlSeconds`; fail-closed: it is thrown (after the local drop).
    */
   async invalidate(tag: string): Promise<void> {
-    const names = this.#dropLocal(tag);
+    const names = new Set([...this.#o.l1.namesOf(tag), ...(this.#o.namesOfTag?.(tag) ?? [])]);
+    let failure: unknown;
     try {
-      await this.#o.redis.delete(names);
+      // Before the local drop: a lookup starting after it must not find the old entry in Redis still current.
+      await this.#o.redis.nextGeneration(generationName(tag), [...names], this.#counterTtlSeconds);
     } catch (error) {
-      this.#redisFailed(error);
+      failure = error ?? new Error('the cache failed');
     }
+    this.#dropLocal(tag);
+    if (failure !== undefined) this.#redisFailed(failure);
     try {
       await this.#o.announce?.(tag);
     } catch (error) {
@@ -195,34 +246,52 @@ export class TieredCache {
     }
   }
 
-  /** This process found the tag's entry stale: drop it here and in Redis, without telling anyone. */
-  async forget(tag: string): Promise<void> {
+  /**
+   * This process found the tag's entry stale: drop it here and in Redis,
+   * without telling anyone; false (nothing done) when the tag was forgotten
+   * less than FORGET_INTERVAL_MS ago, so that envelopes naming a version
+   * nobody has cannot make every call a store load.
+   */
+  async forget(tag: string): Promise<boolean> {
+    const now = this.#now();
+    const last = this.#forgotten.get(tag);
+    if (last !== undefined && now - last < FORGET_INTERVAL_MS) return false;
+    this.#forgotten.delete(tag);
+    this.#forgotten.set(tag, now);
+    for (const [oldest] of this.#forgotten) {
+      if (this.#forgotten.size <= MAX_FORGOTTEN) break;
+      this.#forgotten.delete(oldest);
+    }
+    const names = new Set([...this.#o.l1.namesOf(tag), ...(this.#o.namesOfTag?.(tag) ?? [])]);
+    this.#dropLocal(tag);
     try {
-      await this.#o.redis.delete(this.#dropLocal(tag));
+      await this.#o.redis.delete([...names]);
     } catch (error) {
       this.#redisFailed(error);
     }
+    return true;
   }
 
-  /** Another process changed a tag's key: drop it here, and its Redis entries this process knew of. */
+  /**
+   * Another process changed a tag's key: drop it here. Redis needs nothing:
+   * the changer counted the generation up before it published, which makes
+   * the old entries unreadable and refuses a late SET of a value loaded before.
+   */
   heard(tag: string): void {
-    const names = this.#dropLocal(tag);
-    // Closes the race of a value loaded before the change and SET after the changer's DEL.
-    this.#o.redis.delete(names).catch(() => {});
+    this.#dropLocal(tag);
   }
 
-  #dropLocal(tag: string): string[] {
-    this.#epoch++;
-    this.#flights.forgetAll();
+  #dropLocal(tag: string): void {
+    this.#epochs.drop(tag);
+    this.#flights.forgetTag(tag);
     this.#o.counters.count('invalidations');
     this.#o.onDrop?.(tag);
-    const names = new Set([...this.#o.l1.dropTag(tag), ...(this.#o.namesOfTag?.(tag) ?? [])]);
-    return [...names];
+    this.#o.l1.dropTag(tag);
   }
 
   /** Messages may have been missed (a pub/sub gap): nothing in the L1 is trusted any more. */
   clearLocal(): void {
-    this.#epoch++;
+    this.#epochs.dropAll();
     this.#flights.forgetAll();
     this.#o.l1.clear();
     this.#o.onDrop?.(undefined);

@@ -37,13 +37,16 @@ export class ValueCodec {
     this.#now = options.now ?? nowSeconds;
   }
 
-  /** The token to store under `keyName`, valid for `ttlSeconds` (at most maxTtlSeconds). */
-  encode(keyName: string, value: Uint8Array, ttlSeconds: number): string {
+  /**
+   * The token to store under `keyName`, valid for `ttlSeconds` (at most
+   * maxTtlSeconds), recording the key generation it was loaded under.
+   */
+  encode(keyName: string, value: Uint8Array, ttlSeconds: number, generation = 0): string {
     if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > this.#maxTtl) {
       throw new RangeError(`ttlSeconds must be a whole number from 1 to ${this.#maxTtl}`);
     }
     const now = this.#now();
-    const plaintext = writeValue({ keyName, expiresAt: now + ttlSeconds, value });
+    const plaintext = writeValue({ keyName, expiresAt: now + ttlSeconds, generation, value });
     try {
       return this.#fernet.encryptAtTime(plaintext, now);
     } finally {
@@ -54,6 +57,11 @@ export class ValueCodec {
 
   /** The value stored under `keyName`, as a fresh copy the caller owns; `undefined` when the token is refused. */
   decode(keyName: string, token: string): Uint8Array | undefined {
+    return this.decodeEntry(keyName, token)?.value;
+  }
+
+  /** As `decode`, with the generation the value was loaded under. */
+  decodeEntry(keyName: string, token: string): { value: Uint8Array; generation: number } | undefined {
     if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return undefined;
     const now = this.#now();
     let plaintext: Uint8Array;
@@ -67,7 +75,7 @@ export class ValueCodec {
       const parts = readValue(plaintext);
       if (parts === undefined || parts.expiresAt <= now) return undefined;
       if (!Buffer.from(keyName, 'utf8').equals(parts.keyName)) return undefined;
-      return new Uint8Array(parts.value);
+      return { value: new Uint8Array(parts.value), generation: parts.generation };
     } finally {
       plaintext.fill(0);
     }

@@ -30,6 +30,13 @@ export interface RedisConnection {
   stats(): RedisCacheStats;
   /** Ends both connections; commands fail with `RedisUnavailable` ('closed') afterwards. */
   close(): Promise<void>;
+  /** The values under `keys`, in order (`undefined` where there is none); one round trip. */
+  mget(keys: readonly string[]): Promise<(string | undefined)[]>;
+  /**
+   * Runs a Lua script (EVAL) over `keys` and `args`; its reply. Under a
+   * Cluster every key must hash to one slot (give them one `{hash tag}`).
+   */
+  eval(script: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown>;
 }
 
 export interface RedisConnectionInternals {
@@ -128,6 +135,19 @@ export function createRedisConnection(
       subscriber?.close();
       // QUIT would wait for Redis (and for nothing if it is down): closing the socket is enough.
       client.disconnect();
+    },
+    async mget(keys) {
+      if (keys.length === 0) return [];
+      const values = await run('mget', keys);
+      if (!Array.isArray(values)) throw new RedisUnavailable('mget', 'error', 'the server answered no list');
+      return keys.map((_, i) =>
+        values[i] === null || values[i] === undefined ? undefined : String(values[i]),
+      );
+    },
+    async eval(script, keys, args) {
+      // EVAL rather than EVALSHA: Redis caches the compiled script either way, and a NOSCRIPT
+      // after a restart or failover would cost a second round trip inside the caller's deadline.
+      return run('eval', [script, keys.length, ...keys, ...args]);
     },
   };
 }

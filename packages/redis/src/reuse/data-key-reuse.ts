@@ -129,6 +129,22 @@ export class DataKeyReuse {
     entry.plaintext.fill(0);
   }
 
+  /**
+   * Zeroes and drops every key past `maxAgeSeconds`: `#take` does so only
+   * for the key it is asked for, and an unused key must not stay in memory
+   * past its age. Run by the cache's sweep timer; the number dropped.
+   */
+  sweep(): number {
+    const oldest = this.#now() - this.#limits.maxAgeSeconds * 1000;
+    let swept = 0;
+    for (const [name, entry] of this.#entries) {
+      if (entry.createdAt > oldest) continue;
+      this.#delete(name);
+      swept++;
+    }
+    return swept;
+  }
+
   /** The key of `tag` changed (rotated, deleted, here or in another process): its data keys are not used again. */
   dropTag(tag: string): void {
     this.#epoch++;

@@ -1,3 +1,4 @@
+import { NEXT_GENERATION, SET_IF_GENERATION } from '../../src/cache/generations.js';
 import type { RedisConnection } from '../../src/connection/redis-connection.js';
 import { CacheCounters } from '../../src/connection/stats.js';
 import type { SubscriptionListener } from '../../src/connection/subscriber.js';
@@ -66,6 +67,27 @@ export class FakeRedis {
       stats: () => counters.snapshot(),
       close: async () => {
         closed = true;
+      },
+      mget: async (keys) => {
+        run('mget');
+        return keys.map((key) => this.values.get(key));
+      },
+      // The cache's two scripts, done as Redis would (atomically: no await inside); TTLs are not kept.
+      eval: async (script, keys, args) => {
+        run('eval');
+        const [first = '', ...rest] = keys;
+        if (script === SET_IF_GENERATION) {
+          if ((this.values.get(rest[0] ?? '') ?? '0') !== String(args[2])) return 0;
+          this.values.set(first, String(args[0]));
+          return 1;
+        }
+        if (script === NEXT_GENERATION) {
+          const next = Number(this.values.get(first) ?? '0') + 1;
+          this.values.set(first, String(next));
+          for (const key of rest) this.values.delete(key);
+          return next;
+        }
+        throw new Error('the fake runs only the scripts of the cache');
       },
     };
   }
