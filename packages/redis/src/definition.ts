@@ -27,7 +27,9 @@ export const redisCacheConfigSchema = z
     cacheKey: secretRefSchema,
     prefix: z
       .string()
-      .regex(/^[!-~]{1,128}$/, 'must be 1 to 128 printable characters without spaces')
+      // No braces: a `{` in the prefix would become the Redis Cluster hash tag of every name, in place of
+      // the key's own `{tag}`, and split a key's entries and counter over slots.
+      .regex(/^[!-z|~]{1,128}$/, 'must be 1 to 128 printable characters without spaces or braces')
       .default('keystore:'),
     ttlSeconds: seconds(DAY).default(300),
     l1: z

@@ -4,7 +4,7 @@ import { Fernet } from '@keystore/core';
 import { requireService } from '@keystore/test-infra/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { keyTag, materialEntryName } from '../src/cache/entry-names.js';
+import { generationName, keyTag, materialEntryName } from '../src/cache/entry-names.js';
 import { ValueCodec } from '../src/codec/value-codec.js';
 import {
   failures,
@@ -159,43 +159,56 @@ describe.skipIf(redis.skip)('tampered values under load', () => {
   }
 });
 
-describe.skipIf(redis.skip)('a replayed key record from before a rotation (what the seal cannot see)', () => {
-  it('is used by a cold wrapper to encrypt under the old version until its own expiry; a new envelope still decrypts', {
+describe.skipIf(redis.skip)('a replayed key record from before a rotation', () => {
+  it('is refused by its generation; replayed with the old generation too (a Redis writer), it lasts until its own expiry', {
     timeout: 20_000,
   }, async () => {
-    // ttlSeconds 2: the bound on a replay is the replayed token's own expiry.
+    // ttlSeconds 2: the bound on a replay of record and counter is the replayed token's own expiry.
     const s = await openScenario('file', url, { ttlSeconds: 2, l1: { maxEntries: 2, ttlSeconds: 1 } });
     prefixes.push(s.entryPrefix);
     try {
       const [ksA] = s.keystores;
       const name = `${s.entryPrefix}${materialEntryName(keyTag('k0'))}`;
+      const counter = `${s.entryPrefix}${generationName(keyTag('k0'))}`;
       const v1 = await ksA.encrypt('before', { key: 'k0', context: { id: 'r' } });
       expect(ksA.inspect(v1).version).toBe(1);
       const captured = await raw.get(name);
+      const capturedGeneration = await raw.get(counter);
       expect(captured).toMatch(/^gAAAAA/);
 
       await ksA.rotate('k0');
+      expect(await raw.get(counter)).not.toBe(capturedGeneration);
       const v2 = await ksA.encrypt('after', { key: 'k0', context: { id: 'r' } });
       expect(ksA.inspect(v2).version).toBe(2);
       // The replay: the record from before the rotation, a token the cache itself wrote, put back.
       await raw.set(name, captured as string, 'EX', 120);
 
-      // A wrapper with a cold L1 (another process) over the same store reads the replayed record.
+      // A wrapper with a cold L1 (another process) over the same store: the record's sealed generation is
+      // not the counter's, so it is not used (counted as an invalidation, not as tampering), and v2 is.
       const b = await s.sibling();
-      const replayed = await b.keystore.encrypt('during', { key: 'k0', context: { id: 'r' } });
-      // The seal binds name and expiry, not generation: the pre-rotation record is accepted and v1 is used.
-      expect(b.keystore.inspect(replayed).version).toBe(1);
+      const refused = await b.keystore.encrypt('during', { key: 'k0', context: { id: 'r' } });
+      expect(b.keystore.inspect(refused).version).toBe(2);
+      expect(b.wrapper.stats().hits.redis).toBe(0);
       expect(b.wrapper.stats().dropped).toBe(0);
-      // It still decrypts (v1 is enabled), and so does the new envelope in another cold wrapper: an unknown
-      // version reloads the record from the store (retry-stale), which also replaces the replay in Redis.
-      expect(Buffer.from(await ksA.decrypt(replayed, { context: { id: 'r' } })).toString()).toBe('during');
+
+      // Someone who can write to Redis can put the counter back too: the seal cannot see that, and a cold
+      // wrapper then encrypts under v1 (still a valid key of the store) ...
+      await raw.set(name, captured as string, 'EX', 120);
+      if (capturedGeneration === null) await raw.del(counter);
+      else await raw.set(counter, capturedGeneration, 'EX', 120);
       const c = await s.sibling();
+      const replayed = await c.keystore.encrypt('during', { key: 'k0', context: { id: 'r' } });
+      expect(c.keystore.inspect(replayed).version).toBe(1);
+      expect(c.wrapper.stats().dropped).toBe(0);
+      // ... which still decrypts, and so does the new envelope: an unknown version reloads from the store.
+      expect(Buffer.from(await ksA.decrypt(replayed, { context: { id: 'r' } })).toString()).toBe('during');
       expect(Buffer.from(await c.keystore.decrypt(v2, { context: { id: 'r' } })).toString()).toBe('after');
-      expect(c.wrapper.stats().hits.redis).toBe(1); // it did read the replay first
 
       // Past the captured token's expiry (ttlSeconds after it was written) the same replay is refused.
       await sleep(2_200);
       await raw.set(name, captured as string, 'EX', 120);
+      if (capturedGeneration === null) await raw.del(counter);
+      else await raw.set(counter, capturedGeneration, 'EX', 120);
       const late = await s.sibling();
       const afterExpiry = await late.keystore.encrypt('late', { key: 'k0', context: { id: 'r' } });
       expect(late.keystore.inspect(afterExpiry).version).toBe(2);

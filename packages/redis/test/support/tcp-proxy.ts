@@ -11,7 +11,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 export class TcpProxy {
   /** Every reply is held this long before it is passed on (0: at once); in order, also when it changes. */
   delayMs = 0;
-  /** The share (0 to 1) of cached values (GET replies holding a Fernet token) that get one byte changed. */
+  /** The share (0 to 1) of cached values (read replies holding a Fernet token) that get one byte changed. */
   corruptShare = 0;
   /** Values corrupted so far. */
   corrupted = 0;
@@ -86,15 +86,18 @@ export class TcpProxy {
   }
 
   #maybeCorrupt(reply: Buffer): Buffer {
-    // `$<n>\r\ngAAAAA...`: a top-level bulk string holding a Fernet token, i.e. a GET of a cached value.
-    if (reply[0] !== 0x24) return reply;
-    const start = reply.indexOf('\r\n') + 2;
-    if (reply.subarray(start, start + 6).toString('latin1') !== 'gAAAAA') return reply;
+    // A reply holding a Fernet token: the cache's read (an MGET of entry and generation, `*2\r\n$<n>\r\ngAAAAA...`)
+    // or a GET (`$<n>\r\ngAAAAA...`). Only the token's own bytes change: the framing stays as it was.
+    if (reply[0] !== 0x24 && reply[0] !== 0x2a) return reply;
+    const found = reply.indexOf('\r\ngAAAAA');
+    if (found < 0) return reply;
+    const start = found + 2;
+    const end = reply.indexOf('\r\n', start);
     this.tokens++;
     if (Math.random() >= this.corruptShare) return reply;
     this.corrupted++;
     const out = Buffer.from(reply);
-    const length = reply.length - 2 - start;
+    const length = end - start;
     // A byte past the version and timestamp, swapped for another base64url character: still a well-formed token.
     const at = start + 12 + Math.floor(Math.random() * (length - 12));
     out[at] = out[at] === 0x41 ? 0x42 : 0x41; // 'A' <-> 'B' (or anything else -> 'A')
