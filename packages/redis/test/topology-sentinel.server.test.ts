@@ -12,7 +12,7 @@ import {
   untilConnected,
   writerAndReader,
 } from './support/topology/cached-memory.js';
-import { DOWN_AFTER_MS, MASTER_NAME, SentinelSet, until } from './support/topology/sentinel-set.js';
+import { DOWN_AFTER_MS, MASTER_NAME, SentinelSet } from './support/topology/sentinel-set.js';
 
 // Only for the skip: the master, replica and sentinel are this file's own.
 const redis = await requireService('redis');

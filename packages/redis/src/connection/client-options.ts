@@ -62,6 +62,36 @@ function sentinelOptions(options: RedisConnectionOptions): RedisOptions {
   };
 }
 
+/**
+ * How a Cluster follows redirections and errors. ioredis's defaults wait:
+ * up to 16 redirections, 100 ms before retrying a CLUSTERDOWN, a TRYAGAIN
+ * or a command whose node closed (each repeated up to 16 times), so a
+ * resharding or failing cluster could hold a call for over a second. A
+ * cache command fails instead and the call goes to the provider. 4
+ * redirections cover a key that moved while a slot migrates (ASK to the
+ * importing node, or MOVED then the new owner) with room for a slot map
+ * refreshed in between; each call's own timeout still bounds all of them.
+ */
+export const CLUSTER_FAIL_FAST_OPTIONS = {
+  maxRedirections: 4,
+  /** Follow a MOVED at once (the slot map is refreshed in the background). */
+  retryDelayOnMoved: 0,
+  /** 0: CLUSTERDOWN fails the command now rather than after a wait and a retry. */
+  retryDelayOnClusterDown: 0,
+  /** 0: a command whose node connection closed fails now (no wait for a failover). */
+  retryDelayOnFailover: 0,
+  /** TRYAGAIN (multi-key during a migration; we send none) retried at once, up to maxRedirections. */
+  retryDelayOnTryAgain: 0,
+  /**
+   * Every command goes to its slot's master. Reads from replicas
+   * (`scaleReads: 'slave' | 'all'`) are refused by the configuration: a
+   * replica may still hold an entry that a DEL on the master removed
+   * (replication is asynchronous), so a read there after an invalidation
+   * would serve the stale entry the invalidation was meant to end.
+   */
+  scaleReads: 'master',
+} as const satisfies ClusterOptions;
+
 /** Options for a Cluster: the same fail-fast rules for the cluster and each of its nodes. */
 export function clusterOptionsFor(options: RedisConnectionOptions): ClusterOptions {
   const { lazyConnect, enableOfflineQueue } = FAIL_FAST_OPTIONS;
@@ -74,8 +104,8 @@ export function clusterOptionsFor(options: RedisConnectionOptions): ClusterOptio
   return {
     lazyConnect,
     enableOfflineQueue,
+    ...CLUSTER_FAIL_FAST_OPTIONS,
     clusterRetryStrategy: reconnectDelayMs,
-    ...(options.cluster?.scaleReads === undefined ? {} : { scaleReads: options.cluster.scaleReads }),
     redisOptions: node,
   };
 }

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { freePort } from '../private-redis.js';
 import { ServerProcess } from './server-process.js';
@@ -8,16 +7,6 @@ export const MASTER_NAME = 'kstest';
 export const DOWN_AFTER_MS = 1_000;
 /** ...and gives a failover this long before it tries another. */
 export const FAILOVER_TIMEOUT_MS = 3_000;
-
-/** Polls `probe` until it returns true; throws after `ms`. */
-export async function until(what: string, probe: () => Promise<boolean>, ms: number): Promise<number> {
-  const started = performance.now();
-  for (;;) {
-    if (await probe().catch(() => false)) return performance.now() - started;
-    if (performance.now() - started > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await sleep(25);
-  }
-}
 
 /**
  * One master, one replica of it, and sentinels watching them (quorum 1 with
