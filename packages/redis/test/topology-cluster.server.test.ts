@@ -2,11 +2,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createKeystore, createMemoryProvider, Keystore } from '@keystore/core';
 import { createMaterialProvider, materialStoreOf } from '@keystore/core/provider';
 import { requireService } from '@keystore/test-infra/vitest';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keystoreCache, withRedisCache } from '../src/index.js';
+import {
+  createRedisConnection,
+  keystoreCache,
+  type RedisConnection,
+  RedisUnavailable,
+  withRedisCache,
+} from '../src/index.js';
 import { opaque } from './support/cached.js';
+import { inCallOf } from './support/deadline.js';
 import { context, roundTrips, runOptions, untilConnected } from './support/topology/cached-memory.js';
 import { ClusterSet } from './support/topology/cluster-set.js';
+import { until } from './support/topology/until.js';
 
 // Only for the skip: the three cluster nodes are this file's own.
 const redis = await requireService('redis');
@@ -123,3 +132,102 @@ describe.skipIf(redis.skip)('Cluster: three masters', () => {
     await keystore.close();
   });
 });
+
+describe.skipIf(redis.skip)('Cluster: redirections and CLUSTERDOWN fail fast', () => {
+  const cluster = new ClusterSet();
+  const key = `${options({}).prefix}redirect`;
+  let connection: RedisConnection;
+  /** The node owning `key`'s slot, and another one. */
+  let source: Redis;
+  let destination: Redis;
+  let slot: number;
+
+  beforeAll(async () => {
+    await cluster.start(3);
+    const clients = cluster.nodes.map((n) => new Redis(n.port, '127.0.0.1', { maxRetriesPerRequest: 0 }));
+    slot = Number(await clients[0]?.call('CLUSTER', 'KEYSLOT', key));
+    const owners = await Promise.all(clients.map((c) => owns(c, slot)));
+    const i = owners.indexOf(true);
+    source = clients[i] as Redis;
+    destination = clients[(i + 1) % clients.length] as Redis;
+    for (const [j, c] of clients.entries()) if (j !== i && c !== destination) c.disconnect();
+    connection = createRedisConnection({ cluster: { nodes: cluster.startNode(0) } });
+    await until('cluster connection ready', async () => connection.ready, 10_000);
+  }, 40_000);
+
+  afterAll(async () => {
+    await connection?.close();
+    source?.disconnect();
+    destination?.disconnect();
+    await cluster.dispose();
+  });
+
+  /** GETs the two nodes got, answered or redirected: how many times a command was sent around. */
+  async function gets(): Promise<number> {
+    let total = 0;
+    for (const c of [source, destination]) {
+      // A redirected command is counted as rejected, not as a call.
+      const line = (await c.info('commandstats')).match(/cmdstat_get:[^\r\n]*/)?.[0] ?? '';
+      total +=
+        Number(line.match(/\bcalls=(\d+)/)?.[1] ?? 0) + Number(line.match(/rejected_calls=(\d+)/)?.[1] ?? 0);
+    }
+    return total;
+  }
+
+  it('a slot migrating to a node that does not import it (ASK, MOVED, ASK, ...): fails after 4 redirections, at once', async () => {
+    const destinationId = String(await destination.call('CLUSTER', 'MYID'));
+    await source.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', destinationId);
+    try {
+      const before = await gets();
+      const started = performance.now();
+      const error = await inCallOf(2_000, () => connection.get(key)).catch((e: unknown) => e);
+      const ms = performance.now() - started;
+      const sent = (await gets()) - before;
+      console.info(`[cluster] ASK/MOVED loop: failed after ${ms.toFixed(1)} ms, the GET sent ${sent} times`);
+      expect(error).toBeInstanceOf(RedisUnavailable);
+      expect((error as RedisUnavailable).failure).toBe('error');
+      expect(ms).toBeLessThan(200);
+      expect(sent).toBeLessThanOrEqual(5);
+    } finally {
+      await source.call('CLUSTER', 'SETSLOT', slot, 'STABLE');
+    }
+    await inCallOf(2_000, () => connection.get(key)); // answers again
+  });
+
+  it('CLUSTERDOWN (a slot no node serves): the command fails at once, not after retries', async () => {
+    await source.call('CLUSTER', 'DELSLOTS', slot);
+    try {
+      await until(
+        'CLUSTERDOWN',
+        async () =>
+          await source.get(key).then(
+            () => false,
+            (e: Error) => /CLUSTERDOWN/.test(e.message),
+          ),
+        5_000,
+      );
+      const started = performance.now();
+      const error = await inCallOf(2_000, () => connection.get(key)).catch((e: unknown) => e);
+      const ms = performance.now() - started;
+      console.info(`[cluster] CLUSTERDOWN: ${(error as RedisUnavailable).failure} after ${ms.toFixed(1)} ms`);
+      expect(error).toBeInstanceOf(RedisUnavailable);
+      expect((error as RedisUnavailable).failure).not.toBe('timeout');
+      expect(ms).toBeLessThan(100);
+    } finally {
+      await source.call('CLUSTER', 'ADDSLOTS', slot);
+    }
+  });
+});
+
+async function owns(client: Redis, slot: number): Promise<boolean> {
+  const myId = String(await client.call('CLUSTER', 'MYID'));
+  const shards = String(await client.call('CLUSTER', 'NODES'));
+  const mine = shards.split('\n').find((line) => line.startsWith(myId));
+  return (mine ?? '')
+    .split(' ')
+    .slice(8)
+    .some((range) => {
+      const [from, to = from] = range.split('-').map(Number);
+      return from !== undefined && slot >= from && slot <= (to as number);
+    });
+}
