@@ -125,7 +125,7 @@ describe.skipIf(redis.skip)('Cluster: three masters', () => {
     while (keys.length === 0 && performance.now() - started < 5_000) {
       const envelope = await keystore.encrypt('AB+', { context });
       expect(Buffer.from(await keystore.decrypt(envelope, { context })).toString()).toBe('AB+');
-      keys = await cluster.keys(o.prefix);
+      keys = await cluster.keys(o.prefix ?? '');
       if (keys.length === 0) await sleep(50);
     }
     expect(keys.length).toBeGreaterThan(0);
