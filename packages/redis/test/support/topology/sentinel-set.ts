@@ -65,6 +65,18 @@ export class SentinelSet {
     }
   }
 
+  /** The master or replica process on `port`. */
+  serverOn(port: number): ServerProcess {
+    const server = [this.master, this.replica].find((s) => s.port === port);
+    if (server === undefined) throw new Error(`no server on ${port}`);
+    return server;
+  }
+
+  /** The other of master and replica. */
+  other(server: ServerProcess): ServerProcess {
+    return server === this.master ? this.replica : this.master;
+  }
+
   async dispose(): Promise<void> {
     await Promise.all([this.master, this.replica, ...this.sentinels].filter(Boolean).map((s) => s.dispose()));
   }
