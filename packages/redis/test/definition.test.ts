@@ -124,6 +124,7 @@ describe('the ioredis options', () => {
       sentinels: [{ host: 'h', port: 26379 }],
       sentinelPassword: 's',
       enableTLSForSentinelMode: true,
+      failoverDetector: true,
     });
   });
 
