@@ -45,9 +45,15 @@ describe('the redis cache block', () => {
       }).sentinels?.name,
     ).toBe('mymaster');
     expect(
-      keystoreCache.parseConfig({ type: 'redis', cacheKey, cluster: { nodes, scaleReads: 'all' } }).cluster
+      keystoreCache.parseConfig({ type: 'redis', cacheKey, cluster: { nodes, scaleReads: 'master' } }).cluster
         ?.nodes,
     ).toEqual(nodes);
+    // Replica reads could serve an entry an invalidation deleted on the master.
+    for (const scaleReads of ['slave', 'all']) {
+      expect(error({ url: undefined, cluster: { nodes, scaleReads } }).message).toMatch(
+        /cache\.cluster\.scaleReads: must be 'master'/,
+      );
+    }
     expect(error({ cluster: { nodes } }).message).toMatch(/cache\.cluster: only one of url, sentinels/);
     expect(() => keystoreCache.parseConfig({ type: 'redis', cacheKey })).toThrow(
       /cache\.url: expected url, sentinels or cluster/,
@@ -96,6 +102,15 @@ describe('the ioredis options', () => {
     });
     const cluster = clusterOptionsFor({ cluster: { nodes: [{ host: 'h', port: 1 }] } });
     expect(cluster).toMatchObject({ lazyConnect: true, enableOfflineQueue: false });
+    // Redirections bounded, no waits before a retry, reads from masters only.
+    expect(cluster).toMatchObject({
+      maxRedirections: 4,
+      retryDelayOnMoved: 0,
+      retryDelayOnClusterDown: 0,
+      retryDelayOnFailover: 0,
+      retryDelayOnTryAgain: 0,
+      scaleReads: 'master',
+    });
     expect(cluster.redisOptions).toMatchObject({
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
@@ -109,6 +124,7 @@ describe('the ioredis options', () => {
       sentinels: [{ host: 'h', port: 26379 }],
       sentinelPassword: 's',
       enableTLSForSentinelMode: true,
+      failoverDetector: true,
     });
   });
 

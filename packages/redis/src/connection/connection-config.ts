@@ -48,11 +48,19 @@ const sentinelsSchema = z
   })
   .strict();
 
-/** ioredis's Cluster: its start nodes, and where reads go. */
+/**
+ * ioredis's Cluster: its start nodes. `scaleReads` is accepted as 'master'
+ * only: a read from a replica may return an entry a DEL on the master has
+ * already removed (replication lag), a stale key after an invalidation.
+ */
 const clusterSchema = z
   .object({
     nodes: z.array(nodeSchema).min(1),
-    scaleReads: z.enum(['master', 'slave', 'all']).optional(),
+    scaleReads: z
+      .literal('master', {
+        error: "must be 'master': a replica may still hold an entry an invalidation deleted on the master",
+      })
+      .optional(),
   })
   .strict();
 

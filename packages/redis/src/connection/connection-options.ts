@@ -28,7 +28,8 @@ export interface RedisConnectionOptions {
   };
   readonly cluster?: {
     readonly nodes: readonly RedisNode[];
-    readonly scaleReads?: 'master' | 'slave' | 'all';
+    /** Only 'master' (the default): see CLUSTER_FAIL_FAST_OPTIONS for why not replicas. */
+    readonly scaleReads?: 'master';
   };
   readonly clientName?: string;
   /** The most one command may take, whatever the caller's deadline. */
