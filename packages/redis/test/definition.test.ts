@@ -33,6 +33,15 @@ describe('the redis cache block', () => {
     expect(parse({}).dataKeyReuse).toBeUndefined();
   });
 
+  it("refuses a prefix with a brace (it would replace each key's Cluster hash tag) or a space", () => {
+    for (const prefix of ['app{1}:', 'a}b', 'two words', '']) {
+      expect(error({ prefix }).message).toMatch(
+        /cache\.prefix: must be 1 to 128 printable characters without spaces or braces/,
+      );
+    }
+    expect(parse({ prefix: 'app|1~x:' }).prefix).toBe('app|1~x:');
+  });
+
   it('accepts Sentinel and Cluster in ioredis terms, one target at a time', () => {
     const nodes = [{ host: '10.0.0.1', port: 26379 }];
     expect(
