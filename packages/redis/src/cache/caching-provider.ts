@@ -16,7 +16,10 @@ export function cachingProvider(
   tiered: TieredCache,
   own: { readonly close: () => Promise<void>; readonly stats: () => unknown },
 ): KeyProvider {
-  const entry = (input: UnwrapKeyInput) => ({ name: dataKeyEntryName(input), tag: keyTag(input.keyId) });
+  const entry = (input: UnwrapKeyInput) => {
+    const tag = keyTag(input.keyId);
+    return { name: dataKeyEntryName(input, tag), tag };
+  };
 
   async function unwrapKey(input: UnwrapKeyInput): Promise<Uint8Array> {
     const { name, tag } = entry(input);

@@ -10,9 +10,20 @@ import { canonicalContext, type UnwrapKeyInput } from '@keystore/core/provider';
  * may name them together.
  */
 
+/** Key ids whose tag was computed lately: an L1 hit then costs no digest for its tag. */
+const tags = new Map<string, string>();
+const MAX_TAGS = 1024;
+
 /** SHA-256 hex of a key id: an entry's invalidation tag, and the material entry's name. */
 export function keyTag(keyId: string): string {
-  return createHash('sha256').update(keyId, 'utf8').digest('hex');
+  let tag = tags.get(keyId);
+  if (tag === undefined) {
+    tag = createHash('sha256').update(keyId, 'utf8').digest('hex');
+    // Key ids are few and not secret; an application cycling through more only recomputes.
+    if (tags.size >= MAX_TAGS) tags.clear();
+    tags.set(keyId, tag);
+  }
+  return tag;
 }
 
 /** The entry holding a material store's record of `keyId` (all its versions). */
@@ -25,25 +36,24 @@ export function generationName(tag: string): string {
   return `g:{${tag}}`;
 }
 
-function lengthPrefixed(hash: ReturnType<typeof createHash>, bytes: Uint8Array): void {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(bytes.length);
-  hash.update(length).update(bytes);
-}
-
 /**
  * The entry holding the unwrapped data key of `input`: a digest of key id,
  * version, wrapped key and the context's canonical bytes (core's encoding),
- * each length-prefixed so that no two inputs share a name.
+ * each length-prefixed so that no two inputs share a name. `tag` is the key
+ * id's (the caller has it already).
  */
-export function dataKeyEntryName(input: UnwrapKeyInput): string {
-  const tag = keyTag(input.keyId);
-  const hash = createHash('sha256');
-  lengthPrefixed(hash, Buffer.from(input.keyId, 'utf8'));
-  const version = Buffer.alloc(8);
-  version.writeBigUInt64BE(BigInt(input.version));
-  hash.update(version);
-  lengthPrefixed(hash, input.ciphertext);
-  lengthPrefixed(hash, canonicalContext(input.context));
-  return `d:{${tag}}:${hash.digest('hex')}`;
+export function dataKeyEntryName(input: UnwrapKeyInput, tag: string = keyTag(input.keyId)): string {
+  const keyId = Buffer.from(input.keyId, 'utf8');
+  const context = canonicalContext(input.context);
+  // One buffer, one digest update: this runs on every L1 hit.
+  const bytes = Buffer.allocUnsafe(4 + keyId.length + 8 + 4 + input.ciphertext.length + 4 + context.length);
+  let at = bytes.writeUInt32BE(keyId.length, 0);
+  at += keyId.copy(bytes, at);
+  at = bytes.writeBigUInt64BE(BigInt(input.version), at);
+  at = bytes.writeUInt32BE(input.ciphertext.length, at);
+  bytes.set(input.ciphertext, at);
+  at += input.ciphertext.length;
+  at = bytes.writeUInt32BE(context.length, at);
+  bytes.set(context, at);
+  return `d:{${tag}}:${createHash('sha256').update(bytes).digest('hex')}`;
 }
