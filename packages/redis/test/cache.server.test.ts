@@ -217,6 +217,45 @@ describe.skipIf(redis.skip)('what the conformance runs left in Redis', () => {
 });
 
 describe.skipIf(redis.skip)('two processes over one keystore file', () => {
+  for (const reuse of [false, true]) {
+    it(`a loop of answers without I/O (${reuse ? 'reused data keys' : 'L1 hits'}) still hears a rotation within a few turns`, async () => {
+      const path = join(dir, `${ns('busy')}.keystore.json`);
+      const masterKey = randomBytes(32);
+      const first = await createFileProvider({ path, masterKey, create: true });
+      await first.createKey?.('patients');
+      const namespace = ns('busy');
+      const l1 = { maxEntries: 100, ttlSeconds: 60 };
+      const dataKeyReuse = { maxAgeSeconds: 600, maxMessages: 1_000_000, maxBytes: 1 << 30 };
+      const a = await withRedisCache(first, options({ namespace, l1 }));
+      const b = await withRedisCache(
+        await createFileProvider({ path, masterKey }),
+        options({ namespace, l1, ...(reuse ? { dataKeyReuse } : {}) }),
+      );
+      await Promise.all([untilSubscribed(a), untilSubscribed(b)]);
+      const ksA = new Keystore({ provider: a, allowedKeys: '*' });
+      const ksB = new Keystore({ provider: b, allowedKeys: '*' });
+      expect(ksB.inspect(await ksB.encrypt('v1', { key: 'patients', context })).version).toBe(1);
+      await ksA.rotate('patients');
+      // Awaiting encrypts that need no I/O, without ever yielding: the event loop would not turn, the
+      // message would not be read, and B would encrypt under version 1 until its L1 entry is 60 s old.
+      const rotated = performance.now();
+      let version = 1;
+      let calls = 0;
+      while (version !== 2 && performance.now() - rotated < 3_000) {
+        version = ksB.inspect(await ksB.encrypt('x', { key: 'patients', context })).version;
+        calls++;
+      }
+      const ms = performance.now() - rotated;
+      console.info(
+        `busy loop (${reuse ? 'reuse' : 'L1'}): version 2 after ${ms.toFixed(0)} ms, ${calls} encrypts`,
+      );
+      expect(version).toBe(2);
+      expect(ms).toBeLessThan(1_000);
+      expect(calls).toBeGreaterThan(10);
+      await Promise.all([ksA.close(), ksB.close()]);
+    });
+  }
+
   it('rotate in one: the other uses the new version once the message arrives (well within the L1 ttl)', async () => {
     const path = join(dir, `${ns('shared')}.keystore.json`);
     const masterKey = randomBytes(32);

@@ -9,6 +9,7 @@ import { type CachedProviderStats, WrapperCounters } from './cache-stats.js';
 import { cachingProvider } from './caching-provider.js';
 import { cachingStore } from './caching-store.js';
 import { materialEntryName } from './entry-names.js';
+import { EventLoopTurns } from './event-loop-turns.js';
 import { InvalidationChannel } from './invalidation-channel.js';
 import { L1Cache } from './l1-cache.js';
 import { retryingStale } from './retry-stale.js';
@@ -66,8 +67,10 @@ export async function cacheInFront(
   const channel = new InvalidationChannel(options.connection, options.prefix, options.namespace);
   const store = materialStoreOf(provider);
   const reuse = options.dataKeyReuse === undefined ? undefined : new DataKeyReuse(options.dataKeyReuse);
+  const turns = new EventLoopTurns();
   const tiered = new TieredCache({
     l1,
+    turns,
     redis: options.cache,
     ttlSeconds: options.ttlSeconds,
     onRedisError: options.onRedisError,
@@ -122,7 +125,7 @@ export async function cacheInFront(
       : Object.assign(retryingStale(createMaterialProvider(cachingStore(store, tiered, close)), tiered), {
           stats,
         });
-  const cached = reuse === undefined ? built : reusingDataKeys(built, reuse);
+  const cached = reuse === undefined ? built : reusingDataKeys(built, reuse, turns);
 
   try {
     await channel.listen({ heard: (tag) => tiered.heard(tag), gap: () => tiered.clearLocal() });

@@ -2,6 +2,7 @@ import type { EncryptedCache } from '../encrypted-cache.js';
 import { RedisUnavailable } from '../errors.js';
 import type { WrapperCounters } from './cache-stats.js';
 import { generationName } from './entry-names.js';
+import type { EventLoopTurns } from './event-loop-turns.js';
 import { GENERATION_TTL_FACTOR } from './generations.js';
 import type { L1Cache } from './l1-cache.js';
 import { SingleFlight } from './single-flight.js';
@@ -28,6 +29,8 @@ export type OnRedisError = 'fail-open' | 'fail-closed';
 
 export interface TieredCacheOptions {
   readonly l1: L1Cache;
+  /** Lets the event loop read invalidations during a long run of L1 hits (absent: never). */
+  readonly turns?: EventLoopTurns;
   readonly redis: EncryptedCache;
   readonly ttlSeconds: number;
   readonly onRedisError: OnRedisError;
@@ -85,6 +88,7 @@ export class TieredCache {
     load: () => Promise<Uint8Array | undefined>,
     accept: (value: Uint8Array) => boolean = () => true,
   ): Promise<Uint8Array | undefined> {
+    if (this.#o.turns?.needsTurn()) await this.#o.turns.turn();
     const hit = this.#o.l1.get(name);
     if (hit !== undefined) {
       this.#o.counters.count('l1Hits');
@@ -123,6 +127,7 @@ export class TieredCache {
     items: readonly { readonly name: string; readonly tag: string }[],
     loadMany: (indexes: readonly number[]) => Promise<(Uint8Array | Error)[]>,
   ): Promise<(Uint8Array | Error)[]> {
+    if (this.#o.turns?.needsTurn()) await this.#o.turns.turn();
     const results: (Uint8Array | Error | undefined)[] = items.map(({ name }) => this.#o.l1.get(name));
     const lookups = new Map<number, Lookup>();
     await Promise.all(
