@@ -272,6 +272,16 @@ export class TieredCache {
     return true;
   }
 
+  /** Where the tag epochs are now, for `changedSince`. */
+  mark(): number {
+    return this.#epochs.mark();
+  }
+
+  /** Whether the tag was dropped here (invalidated, heard, forgotten, a gap) since `mark`. */
+  changedSince(tag: string, mark: number): boolean {
+    return this.#epochs.changedSince(tag, mark);
+  }
+
   /**
    * Another process changed a tag's key: drop it here. Redis needs nothing:
    * the changer counted the generation up before it published, which makes

@@ -1,0 +1,41 @@
+import { createMaterialProvider, createMemoryProvider, Keystore } from '@keystore/core';
+import { materialStoreOf } from '@keystore/core/provider';
+import { describe, expect, it } from 'vitest';
+import { cachedOverFake } from './support/cached.js';
+import { FakeRedis } from './support/fake-connection.js';
+
+const context = { table: 'patients', id: '4711' };
+
+describe('review findings', () => {
+  it("concurrent decrypts of another process's newer version all succeed, not only the first", async () => {
+    const redis = new FakeRedis();
+    const memory = await createMemoryProvider({ keys: ['k'] });
+    const store = materialStoreOf(memory);
+    if (store === undefined) throw new Error('no store');
+    const ksA = new Keystore({
+      provider: await cachedOverFake(createMaterialProvider(store), redis),
+      allowedKeys: '*',
+    });
+    const ksB = new Keystore({
+      provider: await cachedOverFake(createMaterialProvider(store), redis),
+      allowedKeys: '*',
+    });
+    await ksB.encrypt('warm', { key: 'k', context }); // B's L1: version 1 only
+    redis.held = []; // A's message does not reach B
+    await ksA.rotate('k');
+    const envelopes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => ksA.encrypt(`v2-${i}`, { key: 'k', context })),
+    );
+    const loads = { n: 0 };
+    const load = store.load.bind(store);
+    store.load = async (keyId) => {
+      loads.n++;
+      return load(keyId);
+    };
+    const results = await Promise.allSettled(envelopes.map((e) => ksB.decrypt(e, { context })));
+    expect(
+      results.map((r) => (r.status === 'fulfilled' ? Buffer.from(r.value).toString() : 'failed')),
+    ).toEqual(envelopes.map((_, i) => `v2-${i}`));
+    expect(loads.n).toBeLessThanOrEqual(2); // the retries share the reload, not one store load each
+  });
+});
