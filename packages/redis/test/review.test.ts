@@ -1,10 +1,25 @@
 import { createMaterialProvider, createMemoryProvider, Keystore } from '@keystore/core';
 import { materialStoreOf } from '@keystore/core/provider';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import type * as StoredKeyBytes from '../src/cache/stored-key-bytes.js';
 import { cachedOverFake } from './support/cached.js';
 import { FakeRedis } from './support/fake-connection.js';
 
 const context = { table: 'patients', id: '4711' };
+
+/** Every key record the cache decoded from bytes, in order. */
+const decoded = vi.hoisted(() => [] as { versions: { material: Uint8Array }[] }[]);
+vi.mock('../src/cache/stored-key-bytes.js', async (importOriginal) => {
+  const original = await importOriginal<typeof StoredKeyBytes>();
+  return {
+    ...original,
+    decodeStoredKey: (...args: Parameters<typeof original.decodeStoredKey>) => {
+      const out = original.decodeStoredKey(...args);
+      if (out !== undefined) decoded.push(out);
+      return out;
+    },
+  };
+});
 
 describe('review findings', () => {
   it("concurrent decrypts of another process's newer version all succeed, not only the first", async () => {
@@ -37,5 +52,21 @@ describe('review findings', () => {
       results.map((r) => (r.status === 'fulfilled' ? Buffer.from(r.value).toString() : 'failed')),
     ).toEqual(envelopes.map((_, i) => `v2-${i}`));
     expect(loads.n).toBeLessThanOrEqual(2); // the retries share the reload, not one store load each
+  });
+
+  it('the record decoded only to check a Redis hit is zeroed (only the one handed on is not)', async () => {
+    const redis = new FakeRedis();
+    const memory = await createMemoryProvider({ keys: ['k'] });
+    const store = materialStoreOf(memory);
+    if (store === undefined) throw new Error('no store');
+    const a = await cachedOverFake(createMaterialProvider(store), redis);
+    await a.wrapKey({ keyId: 'k', plaintext: new Uint8Array(32), context }); // the record now in Redis
+    const b = await cachedOverFake(createMaterialProvider(store), redis);
+    decoded.length = 0;
+    await b.wrapKey({ keyId: 'k', plaintext: new Uint8Array(32), context }); // a Redis hit
+    expect(b.stats().hits.redis).toBe(1);
+    expect(decoded.length).toBe(2); // the check, then the record handed to the material provider
+    const [checked] = decoded;
+    expect(checked?.versions.every((v) => v.material.every((x) => x === 0))).toBe(true);
   });
 });
