@@ -1,8 +1,15 @@
 import { createMaterialProvider, createMemoryProvider, Keystore } from '@keystore/core';
-import { materialStoreOf } from '@keystore/core/provider';
+import {
+  type DataKey,
+  type KeyProvider,
+  materialStoreOf,
+  type UnwrapKeyInput,
+} from '@keystore/core/provider';
 import { describe, expect, it, vi } from 'vitest';
+import { L1Cache } from '../src/cache/l1-cache.js';
 import type * as StoredKeyBytes from '../src/cache/stored-key-bytes.js';
-import { cachedOverFake } from './support/cached.js';
+import { EncryptedCache } from '../src/encrypted-cache.js';
+import { cachedOverFake, opaque } from './support/cached.js';
 import { FakeRedis } from './support/fake-connection.js';
 
 const context = { table: 'patients', id: '4711' };
@@ -68,5 +75,51 @@ describe('review findings', () => {
     expect(decoded.length).toBe(2); // the check, then the record handed to the material provider
     const [checked] = decoded;
     expect(checked?.versions.every((v) => v.material.every((x) => x === 0))).toBe(true);
+  });
+
+  it('unwrapKeys whose provider batch fails zeroes the data keys it had found in the L1 and Redis', async () => {
+    const redis = new FakeRedis();
+    const memory = await createMemoryProvider({ keys: ['k'] });
+    const { provider } = opaque(memory);
+    const failing = {
+      ...provider,
+      unwrapKeys: async () => {
+        throw new Error('the backend failed');
+      },
+    } as KeyProvider;
+    const keys = await Promise.all(
+      [1, 2, 3].map(() => memory.generateDataKey?.({ keyId: 'k', length: 32, context })),
+    );
+    const inputs = keys.map((k) => ({ ...(k as DataKey).wrapped, context }) as UnwrapKeyInput);
+    const a = await cachedOverFake(provider, redis);
+    await a.unwrapKey(inputs[1] as UnwrapKeyInput); // in Redis
+    const b = await cachedOverFake(failing, redis);
+    await b.unwrapKey(inputs[0] as UnwrapKeyInput); // in b's L1 (and Redis)
+    const found: Uint8Array[] = [];
+    const l1Get = L1Cache.prototype.get;
+    const read = EncryptedCache.prototype.read;
+    const l1Spy = vi.spyOn(L1Cache.prototype, 'get').mockImplementation(function (this: L1Cache, name) {
+      const out = l1Get.call(this, name);
+      if (out !== undefined) found.push(out);
+      return out;
+    });
+    const readSpy = vi.spyOn(EncryptedCache.prototype, 'read').mockImplementation(async function (
+      this: EncryptedCache,
+      ...args
+    ) {
+      const out = await read.apply(this, args);
+      if (out.value !== undefined) found.push(out.value);
+      return out;
+    });
+    try {
+      await expect((b.unwrapKeys as NonNullable<KeyProvider['unwrapKeys']>)(inputs)).rejects.toThrow(
+        'the backend failed',
+      );
+    } finally {
+      l1Spy.mockRestore();
+      readSpy.mockRestore();
+    }
+    expect(found.length).toBe(2); // item 1 from the L1, item 2 from Redis
+    expect(found.every((v) => v.length === 32 && v.every((x) => x === 0))).toBe(true);
   });
 });

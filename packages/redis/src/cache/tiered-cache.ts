@@ -143,7 +143,14 @@ export class TieredCache {
     const missing = [...lookups.keys()].sort((a, b) => a - b);
     if (missing.length > 0) {
       for (const _ of missing) this.#o.counters.count('misses');
-      const loaded = await loadMany(missing);
+      let loaded: (Uint8Array | Error)[];
+      try {
+        loaded = await loadMany(missing);
+      } catch (error) {
+        // The whole call fails: the data keys found in the L1 and Redis never reach anyone, so zero them.
+        for (const result of results) if (result instanceof Uint8Array) result.fill(0);
+        throw error;
+      }
       await Promise.all(
         missing.map(async (index, j) => {
           const value = loaded[j];
