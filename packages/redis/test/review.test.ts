@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import { setImmediate as tick } from 'node:timers/promises';
 import { createMaterialProvider, createMemoryProvider, Keystore } from '@keystore/core';
 import {
   type DataKey,
@@ -8,6 +10,8 @@ import {
 import { describe, expect, it, vi } from 'vitest';
 import { L1Cache } from '../src/cache/l1-cache.js';
 import type * as StoredKeyBytes from '../src/cache/stored-key-bytes.js';
+import type { RedisClient } from '../src/connection/create-client.js';
+import { Subscriber } from '../src/connection/subscriber.js';
 import { EncryptedCache } from '../src/encrypted-cache.js';
 import { cachedOverFake, opaque } from './support/cached.js';
 import { FakeRedis } from './support/fake-connection.js';
@@ -121,5 +125,54 @@ describe('review findings', () => {
     }
     expect(found.length).toBe(2); // item 1 from the L1, item 2 from Redis
     expect(found.every((v) => v.length === 32 && v.every((x) => x === 0))).toBe(true);
+  });
+});
+
+describe('the subscriber', () => {
+  /** Enough of an ioredis client for the Subscriber: status, events, subscribe. */
+  function fakeClient() {
+    const client = Object.assign(new EventEmitter(), {
+      status: 'connecting',
+      connect: async () => {},
+      subscribe: async () => 1,
+      unsubscribe: async () => 0,
+      disconnect: () => {},
+    });
+    return client;
+  }
+
+  it('a channel first subscribed after the connection came up tells of a gap (what was cached before heard nothing)', async () => {
+    const client = fakeClient();
+    const subscriber = new Subscriber(client as unknown as RedisClient, () => {});
+    const gaps = { n: 0 };
+    const subscription = await subscriber.subscribe('c', {
+      onMessage: () => {},
+      onGap: () => {
+        gaps.n++;
+      },
+    });
+    expect(subscription.active).toBe(false);
+    client.status = 'ready';
+    client.emit('ready');
+    await tick();
+    expect(subscription.active).toBe(true);
+    expect(gaps.n).toBe(1);
+    subscriber.close();
+  });
+
+  it('a channel subscribed at once on a ready connection tells of no gap', async () => {
+    const client = fakeClient();
+    client.status = 'ready';
+    const subscriber = new Subscriber(client as unknown as RedisClient, () => {});
+    const gaps = { n: 0 };
+    const subscription = await subscriber.subscribe('c', {
+      onMessage: () => {},
+      onGap: () => {
+        gaps.n++;
+      },
+    });
+    expect(subscription.active).toBe(true);
+    expect(gaps.n).toBe(0);
+    subscriber.close();
   });
 });
