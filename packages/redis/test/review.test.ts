@@ -13,6 +13,7 @@ import type * as StoredKeyBytes from '../src/cache/stored-key-bytes.js';
 import type { RedisClient } from '../src/connection/create-client.js';
 import { Subscriber } from '../src/connection/subscriber.js';
 import { EncryptedCache } from '../src/encrypted-cache.js';
+import { RedisUnavailable } from '../src/errors.js';
 import { cachedOverFake, opaque } from './support/cached.js';
 import { FakeRedis } from './support/fake-connection.js';
 
@@ -125,6 +126,34 @@ describe('review findings', () => {
     }
     expect(found.length).toBe(2); // item 1 from the L1, item 2 from Redis
     expect(found.every((v) => v.length === 32 && v.every((x) => x === 0))).toBe(true);
+  });
+});
+
+describe('invalidation', () => {
+  it('fail-closed, the generation count failing: the change is still announced to other processes', async () => {
+    const redis = new FakeRedis();
+    const memory = await createMemoryProvider({ keys: ['k'] });
+    const store = materialStoreOf(memory);
+    if (store === undefined) throw new Error('no store');
+    const b = await cachedOverFake(createMaterialProvider(store), redis);
+    const ksB = new Keystore({ provider: b, allowedKeys: '*' });
+    expect(ksB.inspect(await ksB.encrypt('x', { key: 'k', context })).version).toBe(1);
+    const connect = redis.connection.bind(redis);
+    redis.connection = (counters) => {
+      const c = connect(counters);
+      c.eval = async () => {
+        throw new RedisUnavailable('eval', 'timeout', 'no answer (test)');
+      };
+      return c;
+    };
+    const a = await cachedOverFake(createMaterialProvider(store), redis, { onRedisError: 'fail-closed' });
+    const ksA = new Keystore({ provider: a, allowedKeys: '*' });
+    await expect(ksA.rotate('k')).rejects.toThrow(RedisUnavailable);
+    await tick();
+    await tick();
+    // B dropped its record (v1) on A's message; Redis still holds v1 under the old generation.
+    redis.values.clear();
+    expect(ksB.inspect(await ksB.encrypt('x', { key: 'k', context })).version).toBe(2);
   });
 });
 

@@ -233,7 +233,7 @@ export class TieredCache {
    * tag are unreadable from then on, and DELs those this process knows of),
    * drops the tag here, and tells other processes (`announce`). Fail-open: a
    * Redis failure is counted, and what Redis still holds expires within
-   * `ttlSeconds`; fail-closed: it is thrown (after the local drop).
+   * `ttlSeconds`; fail-closed: it is thrown (after the local drop and the announcement).
    */
   async invalidate(tag: string): Promise<void> {
     const names = new Set([...this.#o.l1.namesOf(tag), ...(this.#o.namesOfTag?.(tag) ?? [])]);
@@ -245,12 +245,15 @@ export class TieredCache {
       failure = error ?? new Error('the cache failed');
     }
     this.#dropLocal(tag);
-    if (failure !== undefined) this.#redisFailed(failure);
+    // Announced also when the count failed (fail-closed throws after): the change stands, other processes must drop it.
+    let unannounced: unknown;
     try {
       await this.#o.announce?.(tag);
     } catch (error) {
-      this.#redisFailed(error);
+      unannounced = error ?? new Error('the cache failed');
     }
+    if (failure !== undefined) this.#redisFailed(failure);
+    if (unannounced !== undefined) this.#redisFailed(unannounced);
   }
 
   /**
