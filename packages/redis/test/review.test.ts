@@ -1,6 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { setImmediate as tick } from 'node:timers/promises';
-import { createMaterialProvider, createMemoryProvider, Keystore } from '@keystore/core';
+import {
+  createMaterialProvider,
+  createMemoryProvider,
+  Fernet,
+  isKeystoreError,
+  Keystore,
+} from '@keystore/core';
 import {
   type DataKey,
   type KeyProvider,
@@ -14,6 +20,7 @@ import type { RedisClient } from '../src/connection/create-client.js';
 import { Subscriber } from '../src/connection/subscriber.js';
 import { EncryptedCache } from '../src/encrypted-cache.js';
 import { RedisUnavailable } from '../src/errors.js';
+import { withRedisCache } from '../src/index.js';
 import { cachedOverFake, opaque } from './support/cached.js';
 import { FakeRedis } from './support/fake-connection.js';
 
@@ -154,6 +161,29 @@ describe('invalidation', () => {
     // B dropped its record (v1) on A's message; Redis still holds v1 under the old generation.
     redis.values.clear();
     expect(ksB.inspect(await ksB.encrypt('x', { key: 'k', context })).version).toBe(2);
+  });
+});
+
+describe('the namespace', () => {
+  const options = (namespace: string) => ({
+    url: 'redis://127.0.0.1:1',
+    cacheKey: { value: Fernet.generateKey() },
+    namespace,
+  });
+
+  it('is refused when too long for a key name (every SET failed, also fail-open) or holding a brace (a Cluster hash tag)', async () => {
+    for (const namespace of ['n'.repeat(257), 'ops{1', 'a}b', '']) {
+      const error = await withRedisCache(
+        await createMemoryProvider({ keys: ['k'] }),
+        options(namespace),
+      ).catch((e: unknown) => e);
+      expect(isKeystoreError(error, 'ConfigError')).toBe(true);
+    }
+    const cached = await withRedisCache(
+      await createMemoryProvider({ keys: ['k'] }),
+      options(`ops-${'n'.repeat(252)}`),
+    );
+    await cached.close();
   });
 });
 
