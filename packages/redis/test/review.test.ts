@@ -187,6 +187,36 @@ describe('the namespace', () => {
   });
 });
 
+describe('the url beside db, username, password', () => {
+  // ioredis takes the URL's database and credentials over the options': the block's would be ignored.
+  it('is refused when both name the database or a credential (the URL would win silently)', async () => {
+    const cases = [
+      { url: { value: 'redis://127.0.0.1:1/2' }, db: 5 },
+      { url: { value: 'redis://:old@127.0.0.1:1' }, password: { value: 'new' } },
+      { url: { value: 'redis://me:pw@127.0.0.1:1' }, username: { value: 'you' } },
+    ];
+    for (const extra of cases) {
+      const error = await withRedisCache(await createMemoryProvider({ keys: ['k'] }), {
+        cacheKey: { value: Fernet.generateKey() },
+        ...extra,
+      }).catch((e: unknown) => e);
+      expect(isKeystoreError(error, 'ConfigError')).toBe(true);
+      expect(String(error)).not.toMatch(/old|new|pw/);
+    }
+    for (const extra of [
+      { url: 'redis://127.0.0.1:1', db: 5 },
+      { url: { value: 'redis://127.0.0.1:1/' }, db: 5, password: { value: 'pw' } },
+      { url: { value: 'redis://:pw@127.0.0.1:1/3' } },
+    ]) {
+      const cached = await withRedisCache(await createMemoryProvider({ keys: ['k'] }), {
+        cacheKey: { value: Fernet.generateKey() },
+        ...extra,
+      });
+      await cached.close();
+    }
+  });
+});
+
 describe('the subscriber', () => {
   /** Enough of an ioredis client for the Subscriber: status, events, subscribe. */
   function fakeClient() {
