@@ -27,7 +27,7 @@ import { FakeRedis } from './support/fake-connection.js';
 const context = { table: 'patients', id: '4711' };
 
 /** Every key record the cache decoded from bytes, in order. */
-const decoded = vi.hoisted(() => [] as { versions: { material: Uint8Array }[] }[]);
+const decoded = vi.hoisted(() => [] as { readonly versions: readonly { readonly material: Uint8Array }[] }[]);
 vi.mock('../src/cache/stored-key-bytes.js', async (importOriginal) => {
   const original = await importOriginal<typeof StoredKeyBytes>();
   return {
