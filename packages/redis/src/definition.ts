@@ -101,12 +101,24 @@ export function openRedisCache(
   return { connection, cache, counters };
 }
 
+/**
+ * Every Redis key name holds the namespace: a long one would pass the codec's
+ * name limit (each SET then throws, failing calls even fail-open), and a brace
+ * would become the Cluster hash tag in place of the key's own (as for `prefix`).
+ */
+const NAMESPACE = /^[^{}]{1,256}$/;
+
 /** Opens the cache for `provider` and puts it in front (the `wrap` of `keystoreCache`, and `withRedisCache`). */
 export async function cacheProvider(
   provider: KeyProvider,
   config: RedisCacheConfig,
   context: CacheContext,
 ): Promise<CachedProvider> {
+  if (!NAMESPACE.test(context.namespace)) {
+    throw new ConfigError(
+      "cache: the namespace (withRedisCache's namespace, or a recipient's name) must be 1 to 256 characters without braces",
+    );
+  }
   const { connection, cache, counters } = openRedisCache(config, context);
   try {
     return await cacheInFront(provider, {

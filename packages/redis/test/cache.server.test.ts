@@ -337,7 +337,7 @@ describe.skipIf(redis.skip)('Redis failing', () => {
     const writer = await untilSubscribed(await withRedisCache(memory, options({ namespace })));
     const ksWriter = new Keystore({ provider: writer, allowedKeys: '*' });
     const envelope = await ksWriter.encrypt('AB+', { key: 'k', context });
-    const [name] = (await scanKeys()).filter((k) => k.startsWith(`${prefix}${namespace}:`));
+    const [name] = (await scanKeys()).filter((k) => k.startsWith(`${prefix}${namespace}:m:`));
     const token = (await raw.get(name as string)) ?? '';
     const i = 40;
     const tampered = `${token.slice(0, i)}${token[i] === 'A' ? 'B' : 'A'}${token.slice(i + 1)}`;

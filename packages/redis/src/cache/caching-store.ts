@@ -29,7 +29,12 @@ export function cachingStore(
         const key = await store.load(keyId);
         return key === undefined ? undefined : encodeStoredKey(key);
       },
-      (value) => decodeStoredKey(keyId, value) !== undefined,
+      (value) => {
+        const checked = decodeStoredKey(keyId, value);
+        // Decoded only to be checked: its material copies are zeroed, not left to the garbage collector.
+        for (const v of checked?.versions ?? []) v.material.fill(0);
+        return checked !== undefined;
+      },
     );
     if (bytes === undefined) return undefined;
     try {

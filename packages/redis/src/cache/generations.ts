@@ -15,15 +15,16 @@
  * trip inside the caller's deadline.
  *
  * The counter's expiry. It lives `2 x ttlSeconds` from its last INCR and
- * from every conditional SET under it (never shortened). So while any entry
- * written under a generation g >= 1 can still be in Redis (at most
- * `ttlSeconds` after its SET), the counter exists and reads g or more: it
- * never goes back to 0 while such an entry lives, and cannot count up to g
- * again to revive it. When it has expired and reads 0, every entry written
- * under g >= 1 has expired too, and an entry written under 0 was written
- * while the counter was absent, after everything it could have been
- * invalidated by (the first INCR after it makes it unreadable). An expired
- * counter therefore only ever makes entries misses, never stale hits.
+ * from every conditional SET under it (never shortened); a SET while it is
+ * absent creates it at 0, with the writer's expiry. So while any entry can
+ * still be in Redis (at most its writer's `ttlSeconds` after its SET), the
+ * counter exists and reads its generation or more: it never goes back to 0
+ * while such an entry lives, and cannot count up to it again to revive it.
+ * (Creating it at 0 matters when processes sharing a namespace differ in
+ * `ttlSeconds`, which the namespace does not hold: an INCR by one of short
+ * TTL gave an absent counter only its own expiry, and an entry of a longer
+ * TTL written under 0 became current again once the counter expired.) An
+ * expired counter therefore only ever makes entries misses, never stale hits.
  *
  * Anyone who can write to Redis can set the counter: that makes entries
  * misses (or replays a value within its own `ttlSeconds`, which writing an
@@ -32,7 +33,8 @@
 
 /**
  * SET the entry only while the counter reads the generation given (absent
- * reads 0); keep the counter at least as long as the entry. 1: stored, 0: refused.
+ * reads 0, and is then created at 0); keep the counter at least as long as
+ * the entry. 1: stored, 0: refused.
  *
  * KEYS: entry, counter. ARGV: token, entry ttl (s), generation, counter ttl (s).
  */
@@ -40,7 +42,8 @@ export const SET_IF_GENERATION = `
 local g = redis.call('GET', KEYS[2])
 if (g or '0') ~= ARGV[3] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-if g and redis.call('TTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+if not g then redis.call('SET', KEYS[2], '0', 'EX', ARGV[4])
+elseif redis.call('TTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
 return 1
 `;
 

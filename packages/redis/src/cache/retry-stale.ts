@@ -15,12 +15,15 @@ import type { TieredCache } from './tiered-cache.js';
 export function retryingStale(provider: KeyProvider, tiered: TieredCache): KeyProvider {
   const unwrapKey = provider.unwrapKey.bind(provider);
   provider.unwrapKey = async (input: UnwrapKeyInput) => {
+    const tag = keyTag(input.keyId);
+    const began = tiered.mark();
     try {
       return await unwrapKey(input);
     } catch (error) {
       if (!isKeystoreError(error, 'KeyNotFound')) throw error;
-      // Forgotten within the last second already: this version is missing from the store too, most likely.
-      if (!(await tiered.forget(keyTag(input.keyId)))) throw error;
+      // Forgotten within the last second already: this version is missing from the store too, most likely;
+      // unless that was after this attempt read the record (a concurrent unwrap's reload): then try the new one.
+      if (!(await tiered.forget(tag)) && !tiered.changedSince(tag, began)) throw error;
       return unwrapKey(input);
     }
   };

@@ -148,7 +148,14 @@ export class TieredCache {
     const missing = [...lookups.keys()].sort((a, b) => a - b);
     if (missing.length > 0) {
       for (const _ of missing) this.#o.counters.count('misses');
-      const loaded = await loadMany(missing);
+      let loaded: (Uint8Array | Error)[];
+      try {
+        loaded = await loadMany(missing);
+      } catch (error) {
+        // The whole call fails: the data keys found in the L1 and Redis never reach anyone, so zero them.
+        for (const result of results) if (result instanceof Uint8Array) result.fill(0);
+        throw error;
+      }
       await Promise.all(
         missing.map(async (index, j) => {
           const value = loaded[j];
@@ -231,7 +238,7 @@ export class TieredCache {
    * tag are unreadable from then on, and DELs those this process knows of),
    * drops the tag here, and tells other processes (`announce`). Fail-open: a
    * Redis failure is counted, and what Redis still holds expires within
-   * `ttlSeconds`; fail-closed: it is thrown (after the local drop).
+   * `ttlSeconds`; fail-closed: it is thrown (after the local drop and the announcement).
    */
   async invalidate(tag: string): Promise<void> {
     const names = new Set([...this.#o.l1.namesOf(tag), ...(this.#o.namesOfTag?.(tag) ?? [])]);
@@ -243,12 +250,15 @@ export class TieredCache {
       failure = error ?? new Error('the cache failed');
     }
     this.#dropLocal(tag);
-    if (failure !== undefined) this.#redisFailed(failure);
+    // Announced also when the count failed (fail-closed throws after): the change stands, other processes must drop it.
+    let unannounced: unknown;
     try {
       await this.#o.announce?.(tag);
     } catch (error) {
-      this.#redisFailed(error);
+      unannounced = error ?? new Error('the cache failed');
     }
+    if (failure !== undefined) this.#redisFailed(failure);
+    if (unannounced !== undefined) this.#redisFailed(unannounced);
   }
 
   /**
@@ -275,6 +285,16 @@ export class TieredCache {
       this.#redisFailed(error);
     }
     return true;
+  }
+
+  /** Where the tag epochs are now, for `changedSince`. */
+  mark(): number {
+    return this.#epochs.mark();
+  }
+
+  /** Whether the tag was dropped here (invalidated, heard, forgotten, a gap) since `mark`. */
+  changedSince(tag: string, mark: number): boolean {
+    return this.#epochs.changedSince(tag, mark);
   }
 
   /**

@@ -44,6 +44,32 @@ function tlsOptions(
   };
 }
 
+/**
+ * ioredis takes a URL's database and credentials over the options given
+ * beside it: a `db`, `username` or `password` field would be ignored
+ * silently (a rotated password in `password`, the old one in REDIS_URL).
+ * Both naming one is refused; the error never repeats the URL.
+ */
+function checkUrlBesideFields(url: string, config: ConnectionConfig, prefix: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`${prefix}.url: not a valid URL`);
+  }
+  const query = parsed.searchParams;
+  if (config.db !== undefined && (parsed.pathname.length > 1 || query.has('db'))) {
+    throw new ConfigError(`${prefix}.db: the url names a database too (give it in one place)`);
+  }
+  const urlAuth =
+    parsed.username !== '' || parsed.password !== '' || query.has('username') || query.has('password');
+  if (urlAuth && (config.username !== undefined || config.password !== undefined)) {
+    throw new ConfigError(
+      `${prefix}.url: it carries credentials, and so do username or password (give them in one place)`,
+    );
+  }
+}
+
 /** The connection fields of a parsed `cache` block, secrets resolved and TLS files read. */
 export function resolveConnection(
   config: ConnectionConfig,
@@ -56,6 +82,7 @@ export function resolveConnection(
   if (url !== undefined && !/^rediss?:\/\//.test(url)) {
     throw new ConfigError(`${prefix}.url: must be a redis:// or rediss:// URL`);
   }
+  if (url !== undefined) checkUrlBesideFields(url, config, prefix);
   const username = secret(config.username, 'username');
   const password = secret(config.password, 'password');
   const { sentinels, cluster } = config;

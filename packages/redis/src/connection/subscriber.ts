@@ -82,6 +82,8 @@ export class Subscriber {
     }
     listeners.add(listener);
     if (!this.#subscribed.has(channel)) await this.#subscribe(channel);
+    // Not subscribed yet: what the listener caches until it is may miss a message, as after a loss.
+    if (!this.#subscribed.has(channel)) this.#gapped.add(channel);
     const subscribed = this.#subscribed;
     return {
       get active() {
