@@ -1,7 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { canonicalContext, type UnwrapKeyInput } from '@keystore/core/provider';
 import { describe, expect, it } from 'vitest';
-import { dataKeyEntryName, generationName, keyTag, materialEntryName } from '../src/cache/entry-names.js';
+import {
+  dataKeyEntryName,
+  dataKeyLocalKey,
+  generationName,
+  keyTag,
+  materialEntryName,
+} from '../src/cache/entry-names.js';
 
 /** The README's definition, digest update by update: what the one-buffer digest must equal. */
 function expectedName(input: UnwrapKeyInput): string {
@@ -51,5 +57,30 @@ describe('entry names', () => {
     const tag = keyTag('patients');
     expect(materialEntryName(tag)).toBe(`m:{${tag}}`);
     expect(generationName(tag)).toBe(`g:{${tag}}`);
+  });
+
+  it('give a data key an L1 key that no other input shares, joins and splits included', () => {
+    const inputs: UnwrapKeyInput[] = [];
+    const parts = ['', 'a', '1', ':', '1:a', 'a1:', 'é', '\u0000'];
+    for (const keyId of parts.filter((p) => p !== '')) {
+      for (const ct of parts) {
+        for (const version of [1, 11, 2]) {
+          for (const context of [{}, { a: '1' }, { a: '1:' }, { 'a:': '1' }, { a: '1', b: '' }]) {
+            inputs.push({ keyId, version, ciphertext: Buffer.from(ct, 'utf8'), context });
+          }
+        }
+      }
+    }
+    const seen = new Map<string, string>();
+    for (const input of inputs) {
+      const key = dataKeyLocalKey(input);
+      expect(dataKeyLocalKey({ ...input, ciphertext: new Uint8Array(input.ciphertext) })).toBe(key);
+      const name = dataKeyEntryName(input);
+      // One key per Redis name and one name per key: the L1 and Redis tell the same inputs apart.
+      expect(seen.get(key) ?? name).toBe(name);
+      seen.set(key, name);
+    }
+    expect(new Set(seen.values()).size).toBe(seen.size);
+    expect(seen.size).toBe(new Set(inputs.map((i) => dataKeyEntryName(i))).size);
   });
 });

@@ -1,5 +1,5 @@
 import type { KeyProvider, UnwrapKeyInput } from '@keystore/core/provider';
-import { dataKeyEntryName, keyTag } from './entry-names.js';
+import { dataKeyEntryName, dataKeyLocalKey, keyTag } from './entry-names.js';
 import type { TieredCache } from './tiered-cache.js';
 
 /**
@@ -18,12 +18,14 @@ export function cachingProvider(
 ): KeyProvider {
   const entry = (input: UnwrapKeyInput) => {
     const tag = keyTag(input.keyId);
-    return { name: dataKeyEntryName(input, tag), tag };
+    // The L1 finds it by a plain key; the Redis name (a digest) is made only when the L1 misses.
+    const ref = { key: dataKeyLocalKey(input), name: () => dataKeyEntryName(input, tag) };
+    return { ref, tag };
   };
 
   async function unwrapKey(input: UnwrapKeyInput): Promise<Uint8Array> {
-    const { name, tag } = entry(input);
-    const value = await tiered.get(name, tag, () => provider.unwrapKey(input));
+    const { ref, tag } = entry(input);
+    const value = await tiered.get(ref, tag, () => provider.unwrapKey(input));
     // The provider's unwrapKey answers or throws: undefined never reaches here.
     return value as Uint8Array;
   }

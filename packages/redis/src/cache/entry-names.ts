@@ -57,3 +57,20 @@ export function dataKeyEntryName(input: UnwrapKeyInput, tag: string = keyTag(inp
   bytes.set(context, at);
   return `d:{${tag}}:${createHash('sha256').update(bytes).digest('hex')}`;
 }
+
+/** Bytes as a string of one character each (latin1): part of an L1 key, never shown or sent anywhere. */
+function asChars(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+/**
+ * The L1 key of `input`'s data key: the parts of its Redis name, length-
+ * prefixed, in a plain string rather than a digest (an L1 hit then costs no
+ * SHA-256). In process only: it holds the wrapped key and the context, which
+ * the Redis name must not show.
+ */
+export function dataKeyLocalKey(input: UnwrapKeyInput): string {
+  const { keyId, version, ciphertext } = input;
+  // The context's canonical bytes are length-prefixed pairs and come last: the key reads back one way only.
+  return `d:${version}:${keyId.length}:${keyId}${ciphertext.length}:${asChars(ciphertext)}${asChars(canonicalContext(input.context))}`;
+}

@@ -1,5 +1,7 @@
 interface Entry {
   readonly value: Uint8Array;
+  /** Its name in Redis (what an invalidation DELs); its L1 key when that is the same. */
+  readonly name: string;
   /** What the entry is about (the SHA-256 hex of its key id): invalidation drops by tag. */
   readonly tag: string;
   readonly expiresAt: number;
@@ -11,6 +13,10 @@ interface Entry {
  * insertion order; a hit moves the entry to the end). It keeps its own copy
  * of what it is given and hands out fresh copies, and zeroes a value when it
  * leaves (evicted, expired, dropped, cleared), since values are key material.
+ *
+ * Entries are found by an L1 key, which may differ from their Redis name: a
+ * data key's Redis name is a digest that reveals nothing, but in this process
+ * a plain key of the same parts does, without a SHA-256 on every hit.
  */
 export class L1Cache {
   readonly #entries = new Map<string, Entry>();
@@ -29,22 +35,22 @@ export class L1Cache {
   }
 
   /** A copy of the value, or `undefined` when absent or expired. */
-  get(name: string): Uint8Array | undefined {
-    const entry = this.#entries.get(name);
+  get(key: string): Uint8Array | undefined {
+    const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    this.#entries.delete(name);
+    this.#entries.delete(key);
     if (entry.expiresAt <= this.#now()) {
       entry.value.fill(0);
       return undefined;
     }
-    this.#entries.set(name, entry);
+    this.#entries.set(key, entry);
     return new Uint8Array(entry.value);
   }
 
-  /** Stores a copy of `value` (the caller keeps its own). */
-  set(name: string, tag: string, value: Uint8Array): void {
-    this.delete(name);
-    this.#entries.set(name, { value: new Uint8Array(value), tag, expiresAt: this.#now() + this.#ttlMs });
+  /** Stores a copy of `value` (the caller keeps its own) under `key`; `name` is its Redis name. */
+  set(key: string, tag: string, value: Uint8Array, name: string = key): void {
+    this.delete(key);
+    this.#entries.set(key, { value: new Uint8Array(value), name, tag, expiresAt: this.#now() + this.#ttlMs });
     for (const [oldest, entry] of this.#entries) {
       if (this.#entries.size <= this.#maxEntries) break;
       this.#entries.delete(oldest);
@@ -52,17 +58,17 @@ export class L1Cache {
     }
   }
 
-  delete(name: string): void {
-    const entry = this.#entries.get(name);
+  delete(key: string): void {
+    const entry = this.#entries.get(key);
     if (entry === undefined) return;
-    this.#entries.delete(name);
+    this.#entries.delete(key);
     entry.value.fill(0);
   }
 
-  /** The names of the entries of `tag` (none dropped). */
+  /** The Redis names of the entries of `tag` (none dropped). */
   namesOf(tag: string): string[] {
     const names: string[] = [];
-    for (const [name, entry] of this.#entries) if (entry.tag === tag) names.push(name);
+    for (const entry of this.#entries.values()) if (entry.tag === tag) names.push(entry.name);
     return names;
   }
 
@@ -74,22 +80,22 @@ export class L1Cache {
   sweep(): number {
     const now = this.#now();
     let swept = 0;
-    for (const [name, entry] of this.#entries) {
+    for (const [key, entry] of this.#entries) {
       if (entry.expiresAt > now) continue;
-      this.#entries.delete(name);
+      this.#entries.delete(key);
       entry.value.fill(0);
       swept++;
     }
     return swept;
   }
 
-  /** Drops every entry of `tag`; their names. */
+  /** Drops every entry of `tag`; their Redis names. */
   dropTag(tag: string): string[] {
     const names: string[] = [];
-    for (const [name, entry] of this.#entries) {
+    for (const [key, entry] of this.#entries) {
       if (entry.tag !== tag) continue;
-      names.push(name);
-      this.#entries.delete(name);
+      names.push(entry.name);
+      this.#entries.delete(key);
       entry.value.fill(0);
     }
     return names;

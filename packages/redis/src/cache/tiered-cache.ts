@@ -27,6 +27,16 @@ const MAX_FORGOTTEN = 1000;
 
 export type OnRedisError = 'fail-open' | 'fail-closed';
 
+/**
+ * Where an entry is: its L1 key, and its Redis name, computed only when the
+ * L1 misses (a data key's name is a SHA-256; its L1 key a plain string of
+ * the same parts). A string is both.
+ */
+export type EntryRef = string | { readonly key: string; readonly name: () => string };
+
+const keyOf = (ref: EntryRef): string => (typeof ref === 'string' ? ref : ref.key);
+const nameOf = (ref: EntryRef): string => (typeof ref === 'string' ? ref : ref.name());
+
 export interface TieredCacheOptions {
   readonly l1: L1Cache;
   /** Lets the event loop read invalidations during a long run of L1 hits (absent: never). */
@@ -83,33 +93,35 @@ export class TieredCache {
    * owns (and zeroes). `accept` checks a value from Redis beyond its seal.
    */
   async get(
-    name: string,
+    ref: EntryRef,
     tag: string,
     load: () => Promise<Uint8Array | undefined>,
     accept: (value: Uint8Array) => boolean = () => true,
   ): Promise<Uint8Array | undefined> {
     if (this.#o.turns?.needsTurn()) await this.#o.turns.turn();
-    const hit = this.#o.l1.get(name);
+    const key = keyOf(ref);
+    const hit = this.#o.l1.get(key);
     if (hit !== undefined) {
       this.#o.counters.count('l1Hits');
       return hit;
     }
-    return this.#flights.run(name, () => this.#miss(name, tag, load, accept), tag);
+    return this.#flights.run(key, () => this.#miss(key, nameOf(ref), tag, load, accept), tag);
   }
 
   async #miss(
+    key: string,
     name: string,
     tag: string,
     load: () => Promise<Uint8Array | undefined>,
     accept: (value: Uint8Array) => boolean,
   ): Promise<Uint8Array | undefined> {
-    const found = await this.#lookup(name, tag, accept);
+    const found = await this.#lookup(key, name, tag, accept);
     if (found.value !== undefined) return found.value;
     this.#o.counters.count('misses');
     const value = await load();
     if (value === undefined) return value;
     try {
-      await this.#store(name, tag, value, found);
+      await this.#store(key, name, tag, value, found);
     } catch (error) {
       // Ours (`load` hands its bytes over), and nobody else will see them: a failed store must zero them.
       value.fill(0);
@@ -124,20 +136,23 @@ export class TieredCache {
    * across batches; a failed item is an Error in its slot and never cached.
    */
   async getMany(
-    items: readonly { readonly name: string; readonly tag: string }[],
+    items: readonly { readonly ref: EntryRef; readonly tag: string }[],
     loadMany: (indexes: readonly number[]) => Promise<(Uint8Array | Error)[]>,
   ): Promise<(Uint8Array | Error)[]> {
     if (this.#o.turns?.needsTurn()) await this.#o.turns.turn();
-    const results: (Uint8Array | Error | undefined)[] = items.map(({ name }) => this.#o.l1.get(name));
+    const results: (Uint8Array | Error | undefined)[] = items.map(({ ref }) => this.#o.l1.get(keyOf(ref)));
+    const names = new Map<number, string>();
     const lookups = new Map<number, Lookup>();
     await Promise.all(
-      items.map(async ({ name, tag }, i) => {
+      items.map(async ({ ref, tag }, i) => {
         if (results[i] !== undefined) {
           this.#o.counters.count('l1Hits');
           return;
         }
         try {
-          const found = await this.#lookup(name, tag, () => true);
+          const name = nameOf(ref);
+          names.set(i, name);
+          const found = await this.#lookup(keyOf(ref), name, tag, () => true);
           if (found.value === undefined) lookups.set(i, found);
           else results[i] = found.value;
         } catch (error) {
@@ -163,7 +178,8 @@ export class TieredCache {
           results[index] = value ?? new Error('the provider gave no result for this item');
           if (!(value instanceof Uint8Array)) return;
           try {
-            await this.#store(item.name, item.tag, value, lookups.get(index) as Lookup);
+            const name = names.get(index) as string;
+            await this.#store(keyOf(item.ref), name, item.tag, value, lookups.get(index) as Lookup);
           } catch (error) {
             value.fill(0);
             results[index] = error instanceof Error ? error : new Error('the cache failed');
@@ -175,7 +191,12 @@ export class TieredCache {
   }
 
   /** L1 missed: Redis, when it answers. */
-  async #lookup(name: string, tag: string, accept: (value: Uint8Array) => boolean): Promise<Lookup> {
+  async #lookup(
+    key: string,
+    name: string,
+    tag: string,
+    accept: (value: Uint8Array) => boolean,
+  ): Promise<Lookup> {
     const mark = this.#epochs.mark();
     try {
       const { value, outdated, generation } = await this.#o.redis.read(name, generationName(tag));
@@ -183,7 +204,7 @@ export class TieredCache {
       if (outdated) this.#o.counters.count('invalidations');
       if (value !== undefined && accept(value)) {
         this.#o.counters.count('redisHits');
-        if (!this.#epochs.changedSince(tag, mark)) this.#o.l1.set(name, tag, value);
+        if (!this.#epochs.changedSince(tag, mark)) this.#o.l1.set(key, tag, value, name);
         return { value, mark };
       }
       if (value !== undefined) {
@@ -199,7 +220,13 @@ export class TieredCache {
   }
 
   /** Stores what a load brought (a copy in each tier), unless an invalidation came first. */
-  async #store(name: string, tag: string, value: Uint8Array, { mark, generation }: Lookup): Promise<void> {
+  async #store(
+    key: string,
+    name: string,
+    tag: string,
+    value: Uint8Array,
+    { mark, generation }: Lookup,
+  ): Promise<void> {
     if (this.#epochs.changedSince(tag, mark)) return;
     if (generation !== undefined) {
       let refused = false;
@@ -223,7 +250,7 @@ export class TieredCache {
     }
     // Invalidated here while the SET ran: Redis's generation has moved on; the L1 must not keep it either.
     if (this.#epochs.changedSince(tag, mark)) return;
-    this.#o.l1.set(name, tag, value);
+    this.#o.l1.set(key, tag, value, name);
   }
 
   /** Counts a Redis failure; rethrows it for fail-closed, and anything that is not one. */
