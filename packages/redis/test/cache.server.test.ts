@@ -20,6 +20,7 @@ import { type CachedProvider, type WithRedisCacheOptions, withRedisCache } from 
 import { opaque } from './support/cached.js';
 import { freePort } from './support/private-redis.js';
 import { Secrets } from './support/recording.js';
+import { keysUnder } from './support/redis-keys.js';
 import { SecretScan } from './support/secret-scan.js';
 
 const redis = await requireService('redis');
@@ -52,17 +53,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function scanKeys(): Promise<string[]> {
-  if (raw.status === 'wait') await raw.connect();
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
+const scanKeys = () => keysUnder(raw, prefix);
 
 /** Until the connection is ready and the channel subscribed: before, the cache skips Redis (it never waits for it). */
 async function untilSubscribed(provider: CachedProvider, ms = 5_000): Promise<CachedProvider> {

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type CachedProvider, type WithRedisCacheOptions, withRedisCache } from '../src/index.js';
 import { buildMiniBlackboxRepo, type MiniBlackboxRepo } from './support/blackbox-repo.js';
 import { freePort } from './support/private-redis.js';
+import { deleteUnder } from './support/redis-keys.js';
 
 /*
  * The conformance suite with the cache in front of the providers that talk
@@ -79,12 +80,7 @@ function cacheWasUsed(label: string): void {
 afterAll(async () => {
   if (redis.skip) return;
   const raw = new Redis(url);
-  let cursor = '0';
-  do {
-    const [next, keys] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await raw.del(...keys);
-  } while (cursor !== '0');
+  await deleteUnder(raw, prefix);
   raw.disconnect();
 });
 

@@ -65,7 +65,14 @@ describe('entry names', () => {
     for (const keyId of parts.filter((p) => p !== '')) {
       for (const ct of parts) {
         for (const version of [1, 11, 2]) {
-          for (const context of [{}, { a: '1' }, { a: '1:' }, { 'a:': '1' }, { a: '1', b: '' }]) {
+          const contexts: Record<string, string>[] = [
+            {},
+            { a: '1' },
+            { a: '1:' },
+            { 'a:': '1' },
+            { a: '1', b: '' },
+          ];
+          for (const context of contexts) {
             inputs.push({ keyId, version, ciphertext: Buffer.from(ct, 'utf8'), context });
           }
         }

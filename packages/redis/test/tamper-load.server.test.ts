@@ -14,6 +14,7 @@ import {
   type ScenarioKind,
   type Written,
 } from './support/cache-load.js';
+import { keysUnder } from './support/redis-keys.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 /*
@@ -37,17 +38,7 @@ afterAll(async () => {
   raw.disconnect();
 });
 
-async function scan(prefix: string): Promise<string[]> {
-  if (raw.status === 'wait') await raw.connect();
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await raw.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
+const scan = (prefix: string) => keysUnder(raw, prefix);
 
 type Tamper = 'random' | 'foreign' | 'swap' | 'truncated' | 'replay';
 const DETECTABLE: readonly Tamper[] = ['random', 'foreign', 'swap', 'truncated'];
