@@ -448,6 +448,38 @@ describe('staleness and invalidation per key', () => {
     expect(counts.load).toBe(3);
   });
 
+  it('new versions from several rotations elsewhere within a second each get their reload; at most 8 versions a second', async () => {
+    const redis = new FakeRedis();
+    const { provider, counts } = await countingMaterialProvider(['k']);
+    const store = materialStoreOf(provider);
+    if (store === undefined) throw new Error('no store');
+    let now = 0;
+    // B: a wrapper that never hears A's invalidations (no pub/sub between the two fakes' wrappers here).
+    const b = await cachedOverFake(createMaterialProvider(store), new FakeRedis(), { now: () => now });
+    const a = new Keystore({ provider: await cachedOverFake(provider, redis), allowedKeys: '*' });
+    const ksB = new Keystore({ provider: b, allowedKeys: '*' });
+    await ksB.encrypt('warm', { key: 'k', context }); // B's L1: version 1 only
+    for (let version = 2; version <= 4; version++) {
+      await a.rotate('k');
+      const envelope = await a.encrypt(`v${version}`, { key: 'k', context });
+      expect(a.inspect(envelope).version).toBe(version);
+      now += 10; // three rotations within 30 ms: each new version decrypts in B at once
+      expect(Buffer.from(await ksB.decrypt(envelope, { context })).toString()).toBe(`v${version}`);
+    }
+    const loads = counts.load;
+    const dk = await b.generateDataKey?.({ keyId: 'k', length: 32, context });
+    const bogus = (version: number) => ({ ...(dk as DataKey).wrapped, version, context });
+    // Versions nobody has, each new: reloads until the key's 8 of this second are spent (3 went to v2 to v4).
+    for (let version = 100; version < 110; version++) {
+      const error = await b.unwrapKey(bogus(version)).catch((e: unknown) => e);
+      expect(isKeystoreError(error, 'KeyNotFound')).toBe(true);
+    }
+    expect(counts.load - loads).toBe(8 - 3);
+    now += FORGET_INTERVAL_MS;
+    await b.unwrapKey(bogus(200)).catch(() => {});
+    expect(counts.load - loads).toBe(8 - 3 + 1);
+  });
+
   it("another key's invalidation does not stop a load in flight being cached, nor end its single flight", async () => {
     const redis = new FakeRedis();
     const { provider, counts } = await countingMaterialProvider(['a', 'b']);

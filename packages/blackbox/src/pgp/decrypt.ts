@@ -16,7 +16,14 @@ const DECRYPT_CONFIG = { maxDecompressedMessageSize: MAX_PLAINTEXT } as const;
  * @throws Corrupted naming `file` when the bytes are no OpenPGP message
  */
 export async function messageRecipients(bytes: Uint8Array, file: string): Promise<string[]> {
-  return recipientsOf(await parse(bytes, file));
+  const recipients = recipientsOf(await parse(bytes, file));
+  // As for decryptFile: bytes that parse but name no recipient (random bytes may) are no Blackbox file.
+  if (recipients.length === 0) throw notEncrypted(file);
+  return recipients;
+}
+
+function notEncrypted(file: string): Corrupted {
+  return new Corrupted(`blackbox: ${file} is corrupted: it is not encrypted to any public key`);
 }
 
 /**
@@ -30,9 +37,7 @@ export async function decryptFile(bytes: Uint8Array, identity: Identity, file: s
   const message = await parse(bytes, file);
   const recipients = recipientsOf(message);
   // Blackbox files are always encrypted to admins: no public-key recipient is not a Blackbox file.
-  if (recipients.length === 0) {
-    throw new Corrupted(`blackbox: ${file} is corrupted: it is not encrypted to any public key`);
-  }
+  if (recipients.length === 0) throw notEncrypted(file);
   const ours = new Set(identity.keyIds);
   const named = recipients.some((id) => ours.has(id));
   const hidden = recipients.includes(WILDCARD_KEY_ID);

@@ -9,8 +9,11 @@ import type { TieredCache } from './tiered-cache.js';
  * store, so a new envelope from another process decrypts at once rather
  * than after the invalidation bound. A version the store lacks too fails
  * as it would without the cache. A key is reloaded so at most once a second
- * (FORGET_INTERVAL_MS): envelopes naming a version that does not exist
- * otherwise make every call a store load (Vault KV, the file).
+ * for one version (FORGET_INTERVAL_MS), and for at most
+ * MAX_FORGETS_PER_INTERVAL versions a second: envelopes naming versions that
+ * do not exist would otherwise make every call a store load (Vault KV, the
+ * file), while several rotations elsewhere within a second each still get
+ * their reload.
  */
 export function retryingStale(provider: KeyProvider, tiered: TieredCache): KeyProvider {
   const unwrapKey = provider.unwrapKey.bind(provider);
@@ -21,9 +24,9 @@ export function retryingStale(provider: KeyProvider, tiered: TieredCache): KeyPr
       return await unwrapKey(input);
     } catch (error) {
       if (!isKeystoreError(error, 'KeyNotFound')) throw error;
-      // Forgotten within the last second already: this version is missing from the store too, most likely;
-      // unless that was after this attempt read the record (a concurrent unwrap's reload): then try the new one.
-      if (!(await tiered.forget(tag)) && !tiered.changedSince(tag, began)) throw error;
+      // Reloaded for this version within the last second already: it is missing from the store too, most
+      // likely; unless that was after this attempt read the record (a concurrent unwrap's reload): then retry.
+      if (!(await tiered.forget(tag, input.version)) && !tiered.changedSince(tag, began)) throw error;
       return unwrapKey(input);
     }
   };

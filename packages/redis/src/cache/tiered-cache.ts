@@ -20,9 +20,16 @@ interface Lookup {
   readonly generation?: number;
 }
 
-/** A tag is forgotten for staleness at most this often: each time costs a store load. */
+/** A key is reloaded for one missing version at most this often: each time costs a store load. */
 export const FORGET_INTERVAL_MS = 1000;
-/** Tags whose last forget is remembered; one pushed out may be forgotten again at once. */
+/**
+ * And for all its missing versions together at most this many times in such
+ * an interval: several rotations elsewhere within a second each get their
+ * reload, while envelopes naming ever other versions nobody has cannot make
+ * every call a store load.
+ */
+export const MAX_FORGETS_PER_INTERVAL = 8;
+/** Keys (and key versions) whose reloads are remembered; one pushed out may be reloaded again at once. */
 const MAX_FORGOTTEN = 1000;
 
 export type OnRedisError = 'fail-open' | 'fail-closed';
@@ -74,8 +81,10 @@ export class TieredCache {
   readonly #o: TieredCacheOptions;
   readonly #flights = new SingleFlight();
   readonly #epochs = new TagEpochs();
-  /** When each tag was last forgotten for staleness (insertion order: oldest first). */
+  /** When each tag and version was last reloaded for staleness (insertion order: oldest first). */
   readonly #forgotten = new Map<string, number>();
+  /** Each tag's reloads in its current interval: when it began, and how many. */
+  readonly #forgets = new Map<string, { since: number; count: number }>();
   readonly #now: () => number;
 
   constructor(options: TieredCacheOptions) {
@@ -289,21 +298,23 @@ export class TieredCache {
   }
 
   /**
-   * This process found the tag's entry stale: drop it here and in Redis,
-   * without telling anyone; false (nothing done) when the tag was forgotten
-   * less than FORGET_INTERVAL_MS ago, so that envelopes naming a version
+   * This process found the tag's entry stale (it lacks `version`): drop it
+   * here and in Redis, without telling anyone; false (nothing done) when it
+   * was dropped for that version less than FORGET_INTERVAL_MS ago, or for
+   * MAX_FORGETS_PER_INTERVAL versions, so that envelopes naming versions
    * nobody has cannot make every call a store load.
    */
-  async forget(tag: string): Promise<boolean> {
+  async forget(tag: string, version?: number): Promise<boolean> {
     const now = this.#now();
-    const last = this.#forgotten.get(tag);
+    const which = version === undefined ? tag : `${tag}#${version}`;
+    const last = this.#forgotten.get(which);
     if (last !== undefined && now - last < FORGET_INTERVAL_MS) return false;
-    this.#forgotten.delete(tag);
-    this.#forgotten.set(tag, now);
-    for (const [oldest] of this.#forgotten) {
-      if (this.#forgotten.size <= MAX_FORGOTTEN) break;
-      this.#forgotten.delete(oldest);
-    }
+    let window = this.#forgets.get(tag);
+    if (window === undefined || now - window.since >= FORGET_INTERVAL_MS) window = { since: now, count: 0 };
+    if (window.count >= MAX_FORGETS_PER_INTERVAL) return false;
+    window.count++;
+    remember(this.#forgets, tag, window);
+    remember(this.#forgotten, which, now);
     const names = new Set([...this.#o.l1.namesOf(tag), ...(this.#o.namesOfTag?.(tag) ?? [])]);
     this.#dropLocal(tag);
     try {
@@ -347,5 +358,15 @@ export class TieredCache {
     this.#flights.forgetAll();
     this.#o.l1.clear();
     this.#o.onDrop?.(undefined);
+  }
+}
+
+/** Sets `key` as the newest entry of `map`, dropping the oldest past MAX_FORGOTTEN. */
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  for (const [oldest] of map) {
+    if (map.size <= MAX_FORGOTTEN) break;
+    map.delete(oldest);
   }
 }
