@@ -16,12 +16,13 @@ import { materialStoreOf } from '@keystore/core/provider';
 import { requireService } from '@keystore/test-infra/vitest';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type CachedProvider, type WithRedisCacheOptions, withRedisCache } from '../src/index.js';
+import { type WithRedisCacheOptions, withRedisCache } from '../src/index.js';
 import { opaque } from './support/cached.js';
 import { freePort } from './support/private-redis.js';
 import { Secrets } from './support/recording.js';
 import { keysUnder } from './support/redis-keys.js';
 import { SecretScan } from './support/secret-scan.js';
+import { untilConnected } from './support/until-connected.js';
 
 const redis = await requireService('redis');
 const url = redis.env.REDIS_URL ?? '';
@@ -55,15 +56,7 @@ afterAll(async () => {
 
 const scanKeys = () => keysUnder(raw, prefix);
 
-/** Until the connection is ready and the channel subscribed: before, the cache skips Redis (it never waits for it). */
-async function untilSubscribed(provider: CachedProvider, ms = 5_000): Promise<CachedProvider> {
-  const started = performance.now();
-  while (!provider.stats().subscribed || !provider.stats().connected) {
-    if (performance.now() - started > ms) throw new Error(`not subscribed within ${ms} ms`);
-    await sleep(2);
-  }
-  return provider;
-}
+const untilSubscribed = untilConnected;
 
 /**
  * The provider with its store's material recorded, behind the cache, with

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createAwsKmsProvider } from '@keystore/aws-kms';
 import { createBlackboxProvider } from '@keystore/blackbox';
 import { runConformanceSuite } from '@keystore/conformance';
@@ -12,6 +11,7 @@ import { type CachedProvider, type WithRedisCacheOptions, withRedisCache } from 
 import { buildMiniBlackboxRepo, type MiniBlackboxRepo } from './support/blackbox-repo.js';
 import { freePort } from './support/private-redis.js';
 import { deleteUnder } from './support/redis-keys.js';
+import { untilConnected } from './support/until-connected.js';
 
 /*
  * The conformance suite with the cache in front of the providers that talk
@@ -25,15 +25,7 @@ const run = randomBytes(6).toString('hex');
 const prefix = `kstest:${run}:`;
 const cacheKey = Fernet.generateKey();
 
-/** Until the connection is ready and the channel subscribed: before, the cache skips Redis. */
-async function untilSubscribed(provider: CachedProvider, ms = 5_000): Promise<CachedProvider> {
-  const started = performance.now();
-  while (!provider.stats().subscribed || !provider.stats().connected) {
-    if (performance.now() - started > ms) throw new Error(`not subscribed within ${ms} ms`);
-    await sleep(2);
-  }
-  return provider;
-}
+const untilSubscribed = untilConnected;
 
 /** Every wrapper a suite made, by label: the suite's last test checks the cache was in the path. */
 const made = new Map<string, CachedProvider[]>();

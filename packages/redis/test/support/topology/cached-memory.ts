@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createMemoryProvider, Fernet, Keystore } from '@keystore/core';
 import { createMaterialProvider, materialStoreOf } from '@keystore/core/provider';
 import { type CachedProvider, type WithRedisCacheOptions, withRedisCache } from '../../../src/index.js';
@@ -19,15 +18,7 @@ export function runOptions() {
   });
 }
 
-/** Until the command connection is ready and the invalidation channel subscribed. */
-export async function untilConnected(provider: CachedProvider, ms = 10_000): Promise<CachedProvider> {
-  const started = performance.now();
-  while (!provider.stats().connected || !provider.stats().subscribed) {
-    if (performance.now() - started > ms) throw new Error(`not connected within ${ms} ms`);
-    await sleep(5);
-  }
-  return provider;
-}
+export { untilConnected } from '../until-connected.js';
 
 /**
  * Two wrappers over one memory store: `writer` encrypts (and fills Redis),
